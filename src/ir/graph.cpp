@@ -1,0 +1,43 @@
+#include "ir/graph.hpp"
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+
+namespace save {
+
+ValueId Graph::find_value(const std::string& name) const {
+  for (ValueId i = 0; i < values.size(); ++i)
+    if (values[i].name == name) return i;
+  return kNoId;
+}
+
+void Graph::link() {
+  for (auto& v : values) {
+    v.producer = kNoId;
+    v.consumers.clear();
+  }
+  for (NodeId n = 0; n < nodes.size(); ++n) {
+    for (ValueId o : nodes[n].outputs) {
+      if (o == kNoId) continue;
+      SAVE_CHECK(values[o].producer == kNoId && !values[o].constant && !values[o].is_graph_input,
+                 "value '{}' is produced twice ({})", values[o].name, describe(n));
+      values[o].producer = n;
+    }
+  }
+  for (NodeId n = 0; n < nodes.size(); ++n) {
+    for (ValueId i : nodes[n].inputs) {
+      if (i == kNoId) continue;
+      const Value& v = values[i];
+      SAVE_CHECK(v.constant || v.is_graph_input || (v.producer != kNoId && v.producer < n),
+                 "{} reads value '{}' before it is produced", describe(n), v.name);
+      values[i].consumers.push_back(n);
+    }
+  }
+}
+
+std::string Graph::describe(NodeId n) const {
+  return fmt::format("node '{}' ({})", nodes[n].name, nodes[n].op);
+}
+
+}  // namespace save

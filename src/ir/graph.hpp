@@ -1,0 +1,67 @@
+// The flat IR every stage works on. Values and nodes live in two arrays and
+// refer to each other by 32-bit ids (XNNPACK's shape): a value knows its
+// producer and consumers, a node its inputs and outputs. Nodes are kept in a
+// topological order. Nothing of protobuf appears here.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/tensor.hpp"
+#include "ir/attributes.hpp"
+
+namespace save {
+
+using ValueId = uint32_t;
+using NodeId = uint32_t;
+inline constexpr uint32_t kNoId = std::numeric_limits<uint32_t>::max();
+
+// A dimension of a graph-level shape: a size, or unknown (-1) with an
+// optional symbolic name such as "batch".
+struct Dim {
+  int64_t size = -1;
+  std::string symbol;
+  bool known() const { return size >= 0; }
+};
+
+struct Value {
+  std::string name;
+  DType dtype = DType::kUndefined;
+  // Declared shape; may hold unknown dims. Empty with has_shape=false when
+  // the model says nothing about it.
+  std::vector<Dim> shape;
+  bool has_shape = false;
+  NodeId producer = kNoId;        // kNoId for graph inputs and constants
+  std::vector<NodeId> consumers;  // each consuming node once per use
+  std::optional<Tensor> constant;  // weights: initializers and Constant nodes
+  bool is_graph_input = false;
+  bool is_graph_output = false;
+};
+
+struct Node {
+  std::string name;  // ONNX node name, or "<op>_<index>" when the model has none
+  std::string op;    // operator type, e.g. "Conv"
+  std::string domain;
+  Attributes attrs;
+  std::vector<ValueId> inputs;   // kNoId marks an omitted optional input
+  std::vector<ValueId> outputs;  // kNoId marks an omitted optional output
+};
+
+struct Graph {
+  std::vector<Value> values;
+  std::vector<Node> nodes;  // topological order
+  std::vector<ValueId> inputs;   // runtime inputs (initializers excluded)
+  std::vector<ValueId> outputs;
+  int64_t opset = 0;             // default-domain opset after import
+  std::string producer_name;
+
+  ValueId find_value(const std::string& name) const;  // kNoId when absent
+  // Recomputes producer/consumer links and checks the order is topological.
+  void link();
+  std::string describe(NodeId n) const;  // "node 'name' (Op)"
+};
+
+}  // namespace save
