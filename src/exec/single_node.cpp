@@ -59,7 +59,7 @@ SingleNodeResult run_single_node(const Node& node, const std::vector<Tensor>& in
     res.outputs.emplace_back(info.dtype, info.shape);
     out_views.push_back(res.outputs.back().view());
   }
-  KernelContext kctx{node, in_views, out_views, 0};
+  KernelContext kctx{node, in_views, out_views, 0, opset};
   if (choice == KernelChoice::kFast && p.def->make_fast != nullptr) {
     std::vector<const TensorInfo*> outs;
     for (const auto& o : p.out_infos) outs.push_back(&o);

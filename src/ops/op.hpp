@@ -58,6 +58,7 @@ struct KernelContext {
   // injection, repair). A fast kernel that caches a repacked copy of a
   // constant input must repack when this changes.
   uint64_t constants_epoch = 0;
+  int64_t opset = 17;  // the model's default-domain opset (after any upgrade)
 
   bool has_input(size_t i) const { return i < inputs.size() && inputs[i].data != nullptr; }
   const Attributes& attrs() const { return node.attrs; }
