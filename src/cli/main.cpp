@@ -1,12 +1,17 @@
-// The `save` command line: one subcommand per job.
+// The `save` command line: one subcommand per job (see commands.hpp).
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <exception>
 
+#include "cli/commands.hpp"
 #include "core/error.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"SAVE: fault-tolerant neural-network inference"};
   app.require_subcommand(1);
+  int exit_code = 0;
+  save::cli::add_run_command(app, exit_code);
+  save::cli::add_conformance_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -14,6 +19,12 @@ int main(int argc, char** argv) {
   } catch (const save::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "error: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
   }
-  return 0;
+  return exit_code;
 }

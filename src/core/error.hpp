@@ -22,11 +22,11 @@ template <typename... Args>
 
 // Checks a condition that depends on the model or the user's input (not a
 // programming error): throws Error with the formatted message when false.
-#define SAVE_CHECK(cond, ...)  \
-  do {                         \
-    if (!(cond)) {             \
+#define SAVE_CHECK(cond, ...)    \
+  do {                           \
+    if (!(cond)) {               \
       ::save::fail(__VA_ARGS__); \
-    }                          \
+    }                            \
   } while (0)
 
 }  // namespace save

@@ -32,8 +32,7 @@ std::string Attributes::get_string(const std::string& name, const std::string& d
   const auto* v = get_as<std::string>(map_, name, "string");
   return v ? *v : def;
 }
-std::vector<int64_t> Attributes::get_ints(const std::string& name,
-                                          std::vector<int64_t> def) const {
+std::vector<int64_t> Attributes::get_ints(const std::string& name, std::vector<int64_t> def) const {
   const auto* v = get_as<std::vector<int64_t>>(map_, name, "ints");
   return v ? *v : def;
 }

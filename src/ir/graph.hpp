@@ -34,8 +34,8 @@ struct Value {
   // the model says nothing about it.
   std::vector<Dim> shape;
   bool has_shape = false;
-  NodeId producer = kNoId;        // kNoId for graph inputs and constants
-  std::vector<NodeId> consumers;  // each consuming node once per use
+  NodeId producer = kNoId;         // kNoId for graph inputs and constants
+  std::vector<NodeId> consumers;   // each consuming node once per use
   std::optional<Tensor> constant;  // weights: initializers and Constant nodes
   bool is_graph_input = false;
   bool is_graph_output = false;
@@ -52,10 +52,10 @@ struct Node {
 
 struct Graph {
   std::vector<Value> values;
-  std::vector<Node> nodes;  // topological order
-  std::vector<ValueId> inputs;   // runtime inputs (initializers excluded)
+  std::vector<Node> nodes;      // topological order
+  std::vector<ValueId> inputs;  // runtime inputs (initializers excluded)
   std::vector<ValueId> outputs;
-  int64_t opset = 0;             // default-domain opset after import
+  int64_t opset = 0;  // default-domain opset after import
   std::string producer_name;
 
   ValueId find_value(const std::string& name) const;  // kNoId when absent

@@ -1,0 +1,181 @@
+// `save run MODEL`: inference over a dataset or bound inputs, with accuracy,
+// latency and throughput.
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "data/dataset.hpp"
+#include "data/npy.hpp"
+#include "exec/session.hpp"
+#include "import/onnx_import.hpp"
+
+namespace save::cli {
+
+namespace {
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  double idx = p * static_cast<double>(v.size() - 1);
+  size_t lo = static_cast<size_t>(idx);
+  size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (v[hi] - v[lo]) * (idx - static_cast<double>(lo));
+}
+
+int64_t argmax_row(const float* p, int64_t n) {
+  return std::max_element(p, p + n) - p;
+}
+
+// Concatenates batch outputs along axis 0.
+Tensor concat_rows(const std::vector<Tensor>& parts) {
+  Shape s = parts.front().shape();
+  int64_t rows = 0;
+  for (const auto& t : parts) rows += t.rank() ? t.shape()[0] : 1;
+  if (s.empty()) return parts.front();
+  s[0] = rows;
+  Tensor out(parts.front().dtype(), s);
+  size_t off = 0;
+  for (const auto& t : parts) {
+    std::memcpy(static_cast<std::byte*>(out.data()) + off, t.data(), t.nbytes());
+    off += t.nbytes();
+  }
+  return out;
+}
+
+void write_outputs(const std::string& dir, const Graph& g, const std::vector<Tensor>& outs) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  SAVE_CHECK(!ec && fs::is_directory(dir), "cannot create output folder '{}'", dir);
+  for (size_t i = 0; i < outs.size(); ++i) {
+    std::string name = g.values[g.outputs[i]].name;
+    std::replace_if(
+        name.begin(), name.end(), [](char c) { return c == '/' || c == '\\'; }, '_');
+    write_npy((fs::path(dir) / (name + ".npy")).string(), outs[i]);
+  }
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, int& exit_code) {
+  struct Args {
+    std::string model, data, labels, output;
+    std::vector<std::string> inputs;
+    int64_t limit = 0, batch = 1;
+    int threads = 0;
+    bool json = false, reference = false;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* c = app.add_subcommand("run", "Run inference and report accuracy and latency");
+  c->add_option("model", args->model, "ONNX model file")->required();
+  c->add_option("--data", args->data, "'fashion-mnist' (test set) or a .npy file (N x ...)");
+  c->add_option("--labels", args->labels, "Labels .npy for a .npy dataset (optional)");
+  c->add_option("--input", args->inputs, "NAME=FILE.npy: bind a model input (repeatable)");
+  c->add_option("--output", args->output, "Write each model output to DIR/<name>.npy");
+  c->add_option("--limit", args->limit, "Use only the first N samples");
+  c->add_option("--batch", args->batch, "Batch size")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  c->add_option("--threads", args->threads, "Threads (default: all cores)");
+  c->add_flag("--reference", args->reference, "Use the reference kernels only");
+  c->add_flag("--json", args->json, "Print a JSON summary");
+  c->callback([args, &exit_code] {
+    SAVE_CHECK(!args->data.empty() || !args->inputs.empty(),
+               "give --data or at least one --input NAME=FILE.npy");
+    SAVE_CHECK(args->data.empty() || args->inputs.empty(), "give --data or --input, not both");
+    SessionOptions so;
+    so.threads = args->threads;
+    so.plan.use_fast_kernels = !args->reference;
+    Session session(import_onnx_file(args->model), so);
+    const Graph& g = session.graph();
+    using clock = std::chrono::steady_clock;
+    std::vector<double> lat_ms;
+    std::vector<Tensor> outputs;
+    int64_t samples = 0, correct = 0;
+    bool labelled = false;
+
+    if (!args->inputs.empty()) {
+      std::map<std::string, Tensor> bound;
+      for (const std::string& spec : args->inputs) {
+        auto eq = spec.find('=');
+        SAVE_CHECK(eq != std::string::npos && eq > 0, "--input '{}' must be NAME=FILE.npy", spec);
+        bound[spec.substr(0, eq)] = read_npy(spec.substr(eq + 1));
+      }
+      auto t0 = clock::now();
+      outputs = session.run_named(bound);
+      lat_ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
+      samples = bound.begin()->second.rank() ? bound.begin()->second.shape()[0] : 1;
+    } else {
+      SAVE_CHECK(g.inputs.size() == 1,
+                 "--data feeds a single-input model; this one has {} inputs "
+                 "(use --input NAME=FILE.npy)",
+                 g.inputs.size());
+      Dataset ds = load_dataset(args->data, args->labels);
+      int64_t n = ds.size();
+      if (args->limit > 0) n = std::min(n, args->limit);
+      labelled = !ds.labels.empty();
+      std::vector<std::vector<Tensor>> parts(g.outputs.size());
+      for (int64_t b = 0; b < n; b += args->batch) {
+        int64_t e = std::min(n, b + args->batch);
+        Tensor x = slice_rows(ds.images, b, e);
+        auto t0 = clock::now();
+        std::vector<Tensor> outs = session.run({x});
+        lat_ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
+        if (labelled) {
+          const Tensor& logits = outs[0];
+          SAVE_CHECK(
+              logits.dtype() == DType::kF32 && logits.rank() == 2 && logits.shape()[0] == e - b,
+              "accuracy needs a float32 first output of shape [batch, classes], got {}",
+              shape_str(logits.shape()));
+          int64_t k = logits.shape()[1];
+          for (int64_t i = 0; i < e - b; ++i)
+            correct += argmax_row(logits.ptr<float>() + i * k, k) == ds.labels[b + i];
+        }
+        if (!args->output.empty())
+          for (size_t o = 0; o < outs.size(); ++o) parts[o].push_back(std::move(outs[o]));
+      }
+      samples = n;
+      if (!args->output.empty())
+        for (auto& p : parts) outputs.push_back(concat_rows(p));
+    }
+    if (!args->output.empty()) write_outputs(args->output, g, outputs);
+
+    double total_ms = 0;
+    for (double t : lat_ms) total_ms += t;
+    double p50 = percentile(lat_ms, 0.5), p90 = percentile(lat_ms, 0.9);
+    double throughput = total_ms > 0 ? static_cast<double>(samples) / (total_ms / 1000.0) : 0;
+    std::optional<double> accuracy;
+    if (labelled && samples > 0)
+      accuracy = static_cast<double>(correct) / static_cast<double>(samples);
+    if (args->json) {
+      nlohmann::json j;
+      j["model"] = args->model;
+      j["samples"] = samples;
+      j["batch"] = args->batch;
+      j["threads"] = args->threads > 0 ? args->threads : omp_get_max_threads();
+      j["accuracy"] = accuracy ? nlohmann::json(*accuracy) : nlohmann::json(nullptr);
+      j["latency_ms"] = {{"p50", p50}, {"p90", p90}};
+      j["throughput_per_s"] = throughput;
+      fmt::print("{}\n", j.dump(2));
+    } else {
+      fmt::print("model       {}\n", args->model);
+      fmt::print("samples     {} (batch {}, {} threads)\n", samples, args->batch,
+                 args->threads > 0 ? args->threads : omp_get_max_threads());
+      if (accuracy)
+        fmt::print("accuracy    {:.2f}% ({} of {})\n", *accuracy * 100, correct, samples);
+      fmt::print("latency     p50 {:.3f} ms, p90 {:.3f} ms per batch\n", p50, p90);
+      fmt::print("throughput  {:.1f} samples/s\n", throughput);
+      if (!args->output.empty()) fmt::print("outputs     written to {}\n", args->output);
+    }
+    exit_code = 0;
+  });
+}
+
+}  // namespace save::cli

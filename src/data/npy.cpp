@@ -1,0 +1,121 @@
+// Hand-written: no Debian C++ library reads .npy (cnpy is not packaged); the
+// format is a short text header followed by raw little-endian data.
+#include "data/npy.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "core/error.hpp"
+
+namespace save {
+
+namespace {
+DType dtype_from_descr(const std::string& d, const std::string& path) {
+  if (d == "<f4") return DType::kF32;
+  if (d == "<f8") return DType::kF64;
+  if (d == "<i8") return DType::kI64;
+  if (d == "<i4") return DType::kI32;
+  if (d == "|i1") return DType::kI8;
+  if (d == "|u1") return DType::kU8;
+  if (d == "|b1") return DType::kBool;
+  fail("'{}': .npy element type '{}' is not supported (float32/64, int8/32/64, uint8, bool)", path,
+       d);
+}
+std::string descr_of(DType t) {
+  switch (t) {
+    case DType::kF32:
+      return "<f4";
+    case DType::kF64:
+      return "<f8";
+    case DType::kI64:
+      return "<i8";
+    case DType::kI32:
+      return "<i4";
+    case DType::kI8:
+      return "|i1";
+    case DType::kU8:
+      return "|u1";
+    case DType::kBool:
+      return "|b1";
+    default:
+      fail("cannot write element type {} to .npy", dtype_name(t));
+  }
+}
+}  // namespace
+
+Tensor read_npy(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  SAVE_CHECK(f.good(), "cannot open '{}': {}", path, std::strerror(errno));
+  char magic[8] = {};
+  f.read(magic, 8);
+  SAVE_CHECK(f.gcount() == 8 && std::memcmp(magic, "\x93NUMPY", 6) == 0,
+             "'{}' is not a .npy file (bad magic)", path);
+  uint32_t header_len = 0;
+  if (magic[6] == 1) {
+    unsigned char b[2];
+    f.read(reinterpret_cast<char*>(b), 2);
+    header_len = b[0] | (b[1] << 8);
+  } else {
+    unsigned char b[4];
+    f.read(reinterpret_cast<char*>(b), 4);
+    header_len = b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<uint32_t>(b[3]) << 24);
+  }
+  SAVE_CHECK(f.good() && header_len < (1u << 20), "'{}': truncated .npy header", path);
+  std::string header(header_len, '\0');
+  f.read(header.data(), header_len);
+  SAVE_CHECK(f.good(), "'{}': truncated .npy header", path);
+  std::smatch m;
+  SAVE_CHECK(std::regex_search(header, m, std::regex("'descr'\\s*:\\s*'([^']+)'")),
+             "'{}': .npy header has no descr", path);
+  DType dt = dtype_from_descr(m[1], path);
+  SAVE_CHECK(!std::regex_search(header, std::regex("'fortran_order'\\s*:\\s*True")),
+             "'{}': Fortran-order .npy arrays are not supported", path);
+  SAVE_CHECK(std::regex_search(header, m, std::regex("'shape'\\s*:\\s*\\(([^)]*)\\)")),
+             "'{}': .npy header has no shape", path);
+  Shape shape;
+  std::string dims = m[1];
+  std::regex num("\\d+");
+  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator();
+       ++it)
+    shape.push_back(std::stoll(it->str()));
+  Tensor t(dt, shape);
+  f.read(static_cast<char*>(t.data()), static_cast<std::streamsize>(t.nbytes()));
+  SAVE_CHECK(static_cast<size_t>(f.gcount()) == t.nbytes(),
+             "'{}': truncated .npy data ({} of {} bytes)", path, f.gcount(), t.nbytes());
+  return t;
+}
+
+void write_npy(const std::string& path, const Tensor& t) {
+  std::string shape;
+  for (int64_t d : t.shape()) shape += std::to_string(d) + ",";
+  if (t.rank() > 1) shape.pop_back();
+  std::string header = "{'descr': '" + descr_of(t.dtype()) +
+                       "', 'fortran_order': False, 'shape': (" + shape + "), }";
+  size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    SAVE_CHECK(f.good(), "cannot write '{}': {}", tmp, std::strerror(errno));
+    f.write("\x93NUMPY\x01\x00", 8);
+    uint16_t len = static_cast<uint16_t>(header.size());
+    char lb[2] = {static_cast<char>(len & 0xff), static_cast<char>(len >> 8)};
+    f.write(lb, 2);
+    f.write(header.data(), static_cast<std::streamsize>(header.size()));
+    f.write(static_cast<const char*>(t.data()), static_cast<std::streamsize>(t.nbytes()));
+    SAVE_CHECK(f.good(), "failed writing '{}'", tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp);
+    fail("cannot move '{}' into place: {}", path, ec.message());
+  }
+}
+
+}  // namespace save

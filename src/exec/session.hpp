@@ -1,0 +1,77 @@
+// Session: a loaded model ready to run. Holds the host (golden) graph and one
+// plan per distinct set of input shapes (dynamic batch), and runs a plan's
+// steps in order with the hooks.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "exec/hooks.hpp"
+#include "exec/plan.hpp"
+#include "ir/graph.hpp"
+
+namespace save {
+
+struct SessionOptions {
+  PlanOptions plan;
+  int threads = 0;                      // 0: leave OpenMP's default
+  bool reject_nonfinite_inputs = true;  // NaN/Inf in a float input is an Error
+};
+
+// The state of one run, handed to hooks.
+class Execution {
+ public:
+  Execution(Plan& plan, uint64_t& epoch) : plan_(plan), epoch_(epoch) {}
+  Plan& plan() { return plan_; }
+  TensorView value(ValueId v) const { return plan_.view(v); }
+  // A hook that rewrites a constant's device copy must call this so fast
+  // kernels drop their repacked copies.
+  void constants_changed() { ++epoch_; }
+  uint64_t constants_epoch() const { return epoch_; }
+
+ private:
+  Plan& plan_;
+  uint64_t& epoch_;
+};
+
+class Session {
+ public:
+  explicit Session(Graph graph, SessionOptions opts = {});
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  const Graph& graph() const { return graph_; }
+  const SessionOptions& options() const { return opts_; }
+  // Inputs in graph.inputs order. Validates count, dtype, rank and fixed
+  // dims against the model's declared shapes, and finiteness.
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs);
+  // Binds inputs by name (every graph input must be given once).
+  std::vector<Tensor> run_named(const std::map<std::string, Tensor>& inputs);
+  void set_hooks(ExecHooks* hooks) { hooks_ = hooks; }
+  // The plan for these inputs (built on first use): keyed by the input
+  // shapes and by the values of small integer inputs, which the plan treats
+  // as constants (see is_plan_time_input).
+  Plan& plan_for(const std::vector<Tensor>& inputs);
+  void validate_inputs(const std::vector<Tensor>& inputs) const;
+
+ private:
+  Graph graph_;
+  SessionOptions opts_;
+  ExecHooks* hooks_ = nullptr;
+  std::map<std::vector<std::vector<int64_t>>, std::unique_ptr<Plan>> plans_;
+  uint64_t constants_epoch_ = 0;
+};
+
+// Scalars and small integer vectors (axes, shapes, repeats: at most 8
+// elements)
+// that a model takes as runtime inputs are folded into the plan like
+// constants, so the ops that need them at plan time work.
+bool is_plan_time_input(const Tensor& t);
+
+// Runs a plan's steps from `first` to the end with hooks (may be null).
+void execute_steps(Plan& plan, ExecHooks* hooks, Execution& ex, size_t first = 0);
+
+}  // namespace save

@@ -1,0 +1,207 @@
+#include "import/onnx_import.hpp"
+
+#include <onnx/onnx_pb.h>
+#include <onnx/version_converter/convert.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "import/tensor_proto.hpp"
+
+namespace save {
+
+namespace {
+
+std::string read_file(const std::string& path, const char* what) {
+  std::ifstream f(path, std::ios::binary);
+  SAVE_CHECK(f.good(), "cannot open {} '{}': {}", what, path, std::strerror(errno));
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+AttrValue convert_attr(const onnx::AttributeProto& a, const std::string& where) {
+  using A = onnx::AttributeProto;
+  switch (a.type()) {
+    case A::INT:
+      return a.i();
+    case A::FLOAT:
+      return a.f();
+    case A::STRING:
+      return a.s();
+    case A::INTS:
+      return std::vector<int64_t>(a.ints().begin(), a.ints().end());
+    case A::FLOATS:
+      return std::vector<float>(a.floats().begin(), a.floats().end());
+    case A::STRINGS:
+      return std::vector<std::string>(a.strings().begin(), a.strings().end());
+    case A::TENSOR:
+      return tensor_from_proto(a.t(), where + " attribute '" + a.name() + "'");
+    default:
+      fail(
+          "{}: attribute '{}' has a kind the engine does not support (graphs, sparse tensors, "
+          "type protos)",
+          where, a.name());
+  }
+}
+
+void set_type(Value& v, const onnx::TypeProto& type) {
+  if (!type.has_tensor_type()) return;
+  const auto& tt = type.tensor_type();
+  if (tt.elem_type() != 0) v.dtype = static_cast<DType>(tt.elem_type());
+  if (tt.has_shape()) {
+    v.has_shape = true;
+    v.shape.clear();
+    for (const auto& d : tt.shape().dim()) {
+      Dim dim;
+      if (d.has_dim_value()) dim.size = d.dim_value();
+      if (d.has_dim_param()) dim.symbol = d.dim_param();
+      v.shape.push_back(dim);
+    }
+  }
+}
+
+int64_t default_opset(const onnx::ModelProto& m) {
+  for (const auto& o : m.opset_import())
+    if (o.domain().empty() || o.domain() == "ai.onnx") return o.version();
+  return 0;
+}
+
+// Constant node attributes to a tensor (value, value_float, value_ints, ...).
+Tensor constant_node_value(const Node& n) {
+  const Attributes& a = n.attrs;
+  if (const Tensor* t = a.get_tensor("value")) return *t;
+  if (a.has("value_float")) return Tensor::scalar<float>(a.get_float("value_float", 0));
+  if (a.has("value_int")) return Tensor::scalar<int64_t>(a.get_int("value_int", 0));
+  if (a.has("value_floats")) {
+    auto v = a.get_floats("value_floats");
+    return Tensor::from<float>({static_cast<int64_t>(v.size())}, v);
+  }
+  if (a.has("value_ints")) {
+    auto v = a.get_ints("value_ints");
+    return Tensor::from<int64_t>({static_cast<int64_t>(v.size())}, v);
+  }
+  fail(
+      "node '{}' (Constant): no supported value attribute (sparse and string constants are not "
+      "supported)",
+      n.name);
+}
+
+Graph convert(const onnx::ModelProto& model, const std::string& label) {
+  SAVE_CHECK(model.has_graph(), "'{}' holds no graph", label);
+  const onnx::GraphProto& g = model.graph();
+  Graph graph;
+  graph.opset = default_opset(model);
+  graph.producer_name = model.producer_name();
+  std::map<std::string, ValueId> ids;
+  auto value_id = [&](const std::string& name) -> ValueId {
+    auto it = ids.find(name);
+    if (it != ids.end()) return it->second;
+    ValueId id = static_cast<ValueId>(graph.values.size());
+    graph.values.push_back(Value{});
+    graph.values.back().name = name;
+    ids.emplace(name, id);
+    return id;
+  };
+
+  for (const auto& init : g.initializer()) {
+    ValueId id = value_id(init.name());
+    graph.values[id].constant = tensor_from_proto(init, "initializer '" + init.name() + "'");
+    graph.values[id].dtype = graph.values[id].constant->dtype();
+  }
+  for (const auto& in : g.input()) {
+    ValueId id = value_id(in.name());
+    Value& v = graph.values[id];
+    if (v.constant) continue;  // an initializer listed as input: a weight with a default
+    set_type(v, in.type());
+    SAVE_CHECK(v.dtype == DType::kUndefined || dtype_supported(static_cast<int32_t>(v.dtype)),
+               "'{}': input '{}' has element type code {}, which the engine does not support",
+               label, in.name(), static_cast<int>(v.dtype));
+    v.is_graph_input = true;
+    graph.inputs.push_back(id);
+  }
+  for (const auto& vi : g.value_info()) set_type(graph.values[value_id(vi.name())], vi.type());
+
+  for (int i = 0; i < g.node_size(); ++i) {
+    const auto& np = g.node(i);
+    Node n;
+    n.op = np.op_type();
+    n.domain = np.domain() == "ai.onnx" ? "" : np.domain();
+    n.name = np.name().empty() ? fmt::format("{}_{}", n.op, i) : np.name();
+    std::string where = fmt::format("node '{}' ({})", n.name, n.op);
+    SAVE_CHECK(n.domain.empty(), "{}: operator domain '{}' is not supported", where, n.domain);
+    for (const auto& a : np.attribute()) n.attrs.set(a.name(), convert_attr(a, where));
+    for (const auto& in : np.input()) {
+      if (in.empty()) {
+        n.inputs.push_back(kNoId);
+        continue;
+      }
+      SAVE_CHECK(ids.count(in) != 0,
+                 "{}: input '{}' is not produced by any node, input or "
+                 "initializer",
+                 where, in);
+      n.inputs.push_back(ids.at(in));
+    }
+    for (const auto& out : np.output()) n.outputs.push_back(out.empty() ? kNoId : value_id(out));
+    if (n.op == "Constant" && n.outputs.size() == 1 && n.outputs[0] != kNoId) {
+      // Weights given as Constant nodes become constants like initializers.
+      Value& v = graph.values[n.outputs[0]];
+      v.constant = constant_node_value(n);
+      v.dtype = v.constant->dtype();
+      continue;
+    }
+    graph.nodes.push_back(std::move(n));
+  }
+  for (const auto& out : g.output()) {
+    SAVE_CHECK(ids.count(out.name()) != 0, "'{}': graph output '{}' is never produced", label,
+               out.name());
+    ValueId id = ids.at(out.name());
+    set_type(graph.values[id], out.type());
+    graph.values[id].is_graph_output = true;
+    graph.outputs.push_back(id);
+  }
+  graph.link();
+  return graph;
+}
+
+}  // namespace
+
+Graph import_onnx_bytes(const std::string& bytes, const std::string& label,
+                        const ImportOptions& opts) {
+  onnx::ModelProto model;
+  SAVE_CHECK(!bytes.empty(), "'{}' is empty, not an ONNX model", label);
+  SAVE_CHECK(model.ParseFromString(bytes),
+             "'{}' is not a valid ONNX model (protobuf parsing failed: corrupt or truncated file)",
+             label);
+  SAVE_CHECK(model.has_graph() && model.graph().node_size() > 0,
+             "'{}' is not a valid ONNX model (no graph or no nodes)", label);
+  int64_t opset = default_opset(model);
+  SAVE_CHECK(opset > 0, "'{}' does not import the default ONNX opset", label);
+  if (opset < opts.upgrade_below_opset) {
+    try {
+      model = onnx::version_conversion::ConvertVersion(model,
+                                                       static_cast<int>(opts.upgrade_below_opset));
+    } catch (const std::exception&) {
+      // The converter lacks an adapter for some op: keep the original opset;
+      // the op rules accept the old attribute forms.
+    }
+  }
+  return convert(model, label);
+}
+
+Graph import_onnx_file(const std::string& path, const ImportOptions& opts) {
+  return import_onnx_bytes(read_file(path, "model file"), path, opts);
+}
+
+Tensor load_tensor_pb(const std::string& path) {
+  onnx::TensorProto t;
+  std::string bytes = read_file(path, "tensor file");
+  SAVE_CHECK(t.ParseFromString(bytes), "'{}' is not a serialized ONNX TensorProto", path);
+  return tensor_from_proto(t, "'" + path + "'");
+}
+
+}  // namespace save
