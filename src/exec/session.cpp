@@ -16,8 +16,7 @@ Session::Session(Graph graph, SessionOptions opts) : graph_(std::move(graph)), o
 Session::~Session() = default;
 
 bool is_plan_time_input(const Tensor& t) {
-  bool integer = t.dtype() == DType::kI64 || t.dtype() == DType::kI32;
-  return t.rank() == 0 || (integer && t.rank() == 1 && t.numel() <= 8);
+  return t.rank() == 0 || (t.rank() == 1 && t.numel() <= 8);
 }
 
 Plan& Session::plan_for(const std::vector<Tensor>& inputs) {

@@ -65,7 +65,7 @@ class Session {
   uint64_t constants_epoch_ = 0;
 };
 
-// Scalars and small integer vectors (axes, shapes, repeats: at most 8
+// Scalars and short vectors (axes, shapes, repeats, scales: at most 8
 // elements)
 // that a model takes as runtime inputs are folded into the plan like
 // constants, so the ops that need them at plan time work.
