@@ -1,6 +1,7 @@
 #include "exec/plan.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "exec/dnnl_context.hpp"
 
@@ -14,7 +15,8 @@ size_t align_up(size_t n) {
 }  // namespace
 
 Plan::Plan(const Graph& graph, const std::vector<TensorInfo>& input_infos, const PlanOptions& opts,
-           const std::vector<const Tensor*>& input_constants)
+           const std::vector<const Tensor*>& input_constants,
+           const std::vector<Tensor>* device_constants)
     : graph_(&graph), input_infos_(input_infos) {
   SAVE_CHECK(input_infos.size() == graph.inputs.size(), "the model takes {} inputs, got {}",
              graph.inputs.size(), input_infos.size());
@@ -23,7 +25,8 @@ Plan::Plan(const Graph& graph, const std::vector<TensorInfo>& input_infos, const
     const Value& gv = graph.values[v];
     if (gv.constant) {
       // The plan's copy is the device copy; the graph's stays the host's golden one.
-      values_[v].constant = gv.constant->clone();
+      values_[v].constant = device_constants ? (*device_constants)[v] : gv.constant->clone();
+      values_[v].golden = *gv.constant;
       values_[v].info = {gv.constant->dtype(), gv.constant->shape()};
       values_[v].storage = Storage::kConstant;
     }
@@ -34,7 +37,9 @@ Plan::Plan(const Graph& graph, const std::vector<TensorInfo>& input_infos, const
     pv.storage = Storage::kArena;
     if (i < input_constants.size() && input_constants[i] != nullptr) {
       pv.constant = input_constants[i]->clone();
+      pv.golden = pv.constant.clone();
       pv.storage = Storage::kConstant;
+      pv.region = Region::kHost;  // an input as handed in
     }
   }
   infer_and_fold(opts);
@@ -121,6 +126,8 @@ void Plan::infer_and_fold(const PlanOptions& opts) {
         if (node.outputs[o] == kNoId) continue;
         PlannedValue& pv = values_[node.outputs[o]];
         pv.constant = outs[o];
+        pv.golden = outs[o].defined() ? outs[o].clone() : Tensor{};
+        pv.folded = true;
         pv.storage = Storage::kConstant;
       }
       continue;
@@ -212,6 +219,23 @@ void Plan::assign_arena() {
     arena_bytes_ = std::max(arena_bytes_, off + size);
   }
   arena_ = aligned_bytes(arena_bytes_);
+}
+
+bool Plan::restore_constant(ValueId v) {
+  PlannedValue& pv = values_[v];
+  if (pv.storage != Storage::kConstant || !pv.golden.defined()) return false;
+  size_t n = pv.golden.nbytes();
+  if (std::memcmp(pv.constant.data(), pv.golden.data(), n) == 0) return false;
+  std::memcpy(pv.constant.data(), pv.golden.data(), n);
+  return true;
+}
+
+std::vector<size_t> Plan::readers(ValueId v) const {
+  std::vector<size_t> out;
+  for (size_t s = 0; s < steps_.size(); ++s)
+    if (std::find(steps_[s].inputs.begin(), steps_[s].inputs.end(), v) != steps_[s].inputs.end())
+      out.push_back(s);
+  return out;
 }
 
 TensorView Plan::view(ValueId v) const {

@@ -18,6 +18,12 @@ struct PlanOptions {
   bool use_fast_kernels = true;
 };
 
+// The memory model (docs/ARCHITECTURE.md, ../EVALUATION.md): every value the
+// executor touches lives in one region. Only `device` memory takes bit
+// flips; `reliable` is a scarce budget that never flips; `host` holds the
+// golden copy of the model and the inputs as handed in.
+enum class Region : uint8_t { kDevice, kReliable, kHost };
+
 // Where a value's bytes live during a run.
 enum class Storage : uint8_t {
   kNone,      // omitted / never materialised
@@ -28,7 +34,10 @@ enum class Storage : uint8_t {
 struct PlannedValue {
   TensorInfo info;
   Storage storage = Storage::kNone;
-  Tensor constant;    // kConstant: the device copy the kernels read
+  Tensor constant;      // kConstant: the device copy the kernels read
+  Tensor golden;        // kConstant: the host copy, never modified
+  bool folded = false;  // kConstant computed at plan time (not a graph constant)
+  Region region = Region::kDevice;
   size_t offset = 0;  // kArena: byte offset in the arena
   size_t nbytes = 0;
   int64_t first_step = -1;  // kArena: step that writes it (-1: a graph input)
@@ -52,8 +61,12 @@ class Plan {
   // integer inputs such as axes or target shapes: the plan specialises to
   // them). Throws Error naming the node on a shape mismatch or an
   // unsupported op.
+  // `device_constants`, when given, holds the device copy of each graph
+  // constant (by value id), shared by all plans of a session so that a flip
+  // or a repair is seen whatever the batch size; otherwise the plan clones.
   Plan(const Graph& graph, const std::vector<TensorInfo>& input_infos, const PlanOptions& opts,
-       const std::vector<const Tensor*>& input_constants = {});
+       const std::vector<const Tensor*>& input_constants = {},
+       const std::vector<Tensor>* device_constants = nullptr);
 
   const Graph& graph() const { return *graph_; }
   const std::vector<PlannedValue>& values() const { return values_; }
@@ -65,6 +78,12 @@ class Plan {
   // A view of any materialised value (constant or arena slice).
   TensorView view(ValueId v) const;
   const std::vector<TensorInfo>& input_infos() const { return input_infos_; }
+  // Copies the golden (host) bytes of constant `v` over its device copy.
+  // Returns true when they differed. Callers must then bump the constants
+  // epoch (Execution::constants_changed) so fast kernels repack.
+  bool restore_constant(ValueId v);
+  // Steps that read value v (ascending).
+  std::vector<size_t> readers(ValueId v) const;
 
  private:
   void infer_and_fold(const PlanOptions& opts);

@@ -11,6 +11,9 @@ namespace save {
 
 Session::Session(Graph graph, SessionOptions opts) : graph_(std::move(graph)), opts_(opts) {
   if (opts_.threads > 0) omp_set_num_threads(opts_.threads);
+  device_constants_.resize(graph_.values.size());
+  for (ValueId v = 0; v < graph_.values.size(); ++v)
+    if (graph_.values[v].constant) device_constants_[v] = graph_.values[v].constant->clone();
 }
 
 Session::~Session() = default;
@@ -32,7 +35,7 @@ Plan& Session::plan_for(const std::vector<Tensor>& inputs) {
   }
   auto it = plans_.find(key);
   if (it != plans_.end()) return *it->second;
-  auto plan = std::make_unique<Plan>(graph_, infos, opts_.plan, consts);
+  auto plan = std::make_unique<Plan>(graph_, infos, opts_.plan, consts, &device_constants_);
   Plan& ref = *plan;
   plans_.emplace(std::move(key), std::move(plan));
   return ref;
@@ -96,7 +99,7 @@ void execute_steps(Plan& plan, ExecHooks* hooks, Execution& ex, size_t first) {
   }
 }
 
-std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
+Plan& Session::load_inputs(const std::vector<Tensor>& inputs) {
   validate_inputs(inputs);
   Plan& plan = plan_for(inputs);
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -105,10 +108,17 @@ std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
     if (dst.data != nullptr && inputs[i].nbytes() > 0)
       std::memcpy(dst.data, inputs[i].data(), inputs[i].nbytes());
   }
+  return plan;
+}
+
+void Session::execute(Plan& plan, size_t first_step) {
   Execution ex(plan, constants_epoch_);
   if (hooks_) hooks_->on_run_begin(ex);
-  execute_steps(plan, hooks_, ex);
+  execute_steps(plan, hooks_, ex, first_step);
   if (hooks_) hooks_->on_run_end(ex);
+}
+
+std::vector<Tensor> Session::collect_outputs(const Plan& plan) const {
   std::vector<Tensor> outs;
   for (ValueId v : graph_.outputs) {
     TensorView src = plan.view(v);
@@ -117,6 +127,28 @@ std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
     outs.push_back(std::move(t));
   }
   return outs;
+}
+
+std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
+  Plan& plan = load_inputs(inputs);
+  execute(plan);
+  return collect_outputs(plan);
+}
+
+size_t Session::restore_constants() {
+  size_t repaired = 0;
+  for (auto& [key, plan] : plans_) {
+    (void)key;
+    for (ValueId v = 0; v < plan->values().size(); ++v) repaired += plan->restore_constant(v);
+  }
+  if (repaired > 0) constants_changed();
+  return repaired;
+}
+
+std::vector<Plan*> Session::plans() {
+  std::vector<Plan*> out;
+  for (auto& [key, plan] : plans_) out.push_back(plan.get());
+  return out;
 }
 
 std::vector<Tensor> Session::run_named(const std::map<std::string, Tensor>& inputs) {

@@ -51,6 +51,24 @@ class Session {
   // Binds inputs by name (every graph input must be given once).
   std::vector<Tensor> run_named(const std::map<std::string, Tensor>& inputs);
   void set_hooks(ExecHooks* hooks) { hooks_ = hooks; }
+  ExecHooks* hooks() const { return hooks_; }
+
+  // The pieces of run(), for campaigns that re-run part of a plan:
+  // validates and copies the inputs into their plan's arena...
+  Plan& load_inputs(const std::vector<Tensor>& inputs);
+  // ...runs steps [first_step, end) with the hooks...
+  void execute(Plan& plan, size_t first_step = 0);
+  // ...and copies the graph outputs out of the plan.
+  std::vector<Tensor> collect_outputs(const Plan& plan) const;
+
+  // Repair: copies the host (golden) bytes over every device constant that
+  // differs, in every plan. Returns how many constants were repaired.
+  size_t restore_constants();
+  // Tells fast kernels that cache repacked constants to repack.
+  void constants_changed() { ++constants_epoch_; }
+  uint64_t constants_epoch() const { return constants_epoch_; }
+  // All plans built so far (one per input-shape set).
+  std::vector<Plan*> plans();
   // The plan for these inputs (built on first use): keyed by the input
   // shapes and by the values of small integer inputs, which the plan treats
   // as constants (see is_plan_time_input).
@@ -62,6 +80,8 @@ class Session {
   SessionOptions opts_;
   ExecHooks* hooks_ = nullptr;
   std::map<std::vector<std::vector<int64_t>>, std::unique_ptr<Plan>> plans_;
+  // Device copies of the graph constants, shared by all plans.
+  std::vector<Tensor> device_constants_;
   uint64_t constants_epoch_ = 0;
 };
 
