@@ -7,7 +7,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 
 #include "core/error.hpp"
 
@@ -68,20 +67,36 @@ Tensor read_npy(const std::string& path) {
   std::string header(header_len, '\0');
   f.read(header.data(), header_len);
   SAVE_CHECK(f.good(), "'{}': truncated .npy header", path);
-  std::smatch m;
-  SAVE_CHECK(std::regex_search(header, m, std::regex("'descr'\\s*:\\s*'([^']+)'")),
-             "'{}': .npy header has no descr", path);
-  DType dt = dtype_from_descr(m[1], path);
-  SAVE_CHECK(!std::regex_search(header, std::regex("'fortran_order'\\s*:\\s*True")),
+  // The header is a Python dict literal; read the three keys by hand.
+  auto value_after = [&](const std::string& key) -> std::string {
+    size_t k = header.find("'" + key + "'");
+    SAVE_CHECK(k != std::string::npos, "'{}': .npy header has no '{}'", path, key);
+    size_t colon = header.find(':', k);
+    SAVE_CHECK(colon != std::string::npos, "'{}': malformed .npy header", path);
+    return header.substr(colon + 1);
+  };
+  std::string descr = value_after("descr");
+  size_t q1 = descr.find('\''), q2 = descr.find('\'', q1 + 1);
+  SAVE_CHECK(q1 != std::string::npos && q2 != std::string::npos, "'{}': malformed descr", path);
+  DType dt = dtype_from_descr(descr.substr(q1 + 1, q2 - q1 - 1), path);
+  std::string fortran = value_after("fortran_order");
+  SAVE_CHECK(fortran.find("False") < fortran.find_first_of(",}"),
              "'{}': Fortran-order .npy arrays are not supported", path);
-  SAVE_CHECK(std::regex_search(header, m, std::regex("'shape'\\s*:\\s*\\(([^)]*)\\)")),
-             "'{}': .npy header has no shape", path);
+  std::string shape_text = value_after("shape");
+  size_t open = shape_text.find('('), close = shape_text.find(')');
+  SAVE_CHECK(open != std::string::npos && close != std::string::npos && open < close,
+             "'{}': malformed shape in .npy header", path);
   Shape shape;
-  std::string dims = m[1];
-  std::regex num("\\d+");
-  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator();
-       ++it)
-    shape.push_back(std::stoll(it->str()));
+  int64_t cur = -1;
+  for (size_t c = open + 1; c <= close; ++c) {
+    char ch = shape_text[c];
+    if (ch >= '0' && ch <= '9') {
+      cur = (cur < 0 ? 0 : cur * 10) + (ch - '0');
+    } else if (cur >= 0) {
+      shape.push_back(cur);
+      cur = -1;
+    }
+  }
   Tensor t(dt, shape);
   f.read(static_cast<char*>(t.data()), static_cast<std::streamsize>(t.nbytes()));
   SAVE_CHECK(static_cast<size_t>(f.gcount()) == t.nbytes(),
