@@ -211,7 +211,10 @@ class FmnistViT(nn.Module):
         x = self.norm(x)
         x = self.patch_embed(x)  # B,C,7,7
         x = x.reshape(-1, self.dim, self.num_patches).transpose(1, 2)  # B,49,C
-        cls = self.cls_token.expand(x.shape[0], 1, self.dim)  # B,1,C
+        # Batch-sized copy of the cls token without Shape/Expand ops in the graph:
+        # a zero B,1,C tensor from Slice + Mul(0), plus the (broadcast) cls token.
+        # Identical to cls_token.expand(B, 1, C) for finite inputs.
+        cls = x[:, :1, :] * 0.0 + self.cls_token  # B,1,C
         x = torch.cat([cls, x], dim=1) + self.pos_embed  # B,50,C
         x = self.blocks(x)
         x = self.norm_f(x[:, 0])  # cls token
@@ -304,12 +307,46 @@ def train(name, model, args, recipe, xtr, ytr, xte, yte, log):
     gen = torch.Generator().manual_seed(args.seed)
     history = []
 
-    for epoch in range(epochs):
+    # Resumable training state (saved every --save-every steps and after every
+    # epoch): resuming reproduces the uninterrupted run bit for bit.
+    state_path = os.path.join(args.ckpt_dir, "%s-train.pt" % name)
+    config = {"epochs": epochs, "lr": lr, "batch_size": bs, "seed": args.seed,
+              "steps_per_epoch": steps_per_epoch}
+    start_epoch, start_step, perm, running, seen = 0, 0, None, 0.0, 0
+    elapsed, epoch_elapsed = 0.0, 0.0
+    if args.resume and os.path.exists(state_path):
+        st = torch.load(state_path)
+        if st["config"] != config:
+            raise SystemExit("%s: %s was made with %s, not %s" % (
+                name, state_path, st["config"], config))
+        model.load_state_dict(st["model"])
+        opt.load_state_dict(st["opt"])
+        sched.load_state_dict(st["sched"])
+        gen.set_state(st["gen"])
+        start_epoch, start_step, perm = st["epoch"], st["step"], st["perm"]
+        running, seen, history = st["running"], st["seen"], st["history"]
+        elapsed, epoch_elapsed = st["elapsed"], st["epoch_elapsed"]
+        log("%s: resumed from %s at epoch %d step %d" % (
+            name, state_path, start_epoch + 1, start_step))
+
+    def save_state(epoch, step):
+        tmp = state_path + ".tmp"
+        torch.save({"config": config, "model": model.state_dict(), "opt": opt.state_dict(),
+                    "sched": sched.state_dict(), "gen": gen.get_state(), "epoch": epoch,
+                    "step": step, "perm": perm, "running": running, "seen": seen,
+                    "history": history, "elapsed": elapsed + time.time() - t_run,
+                    "epoch_elapsed": epoch_elapsed + time.time() - t0}, tmp)
+        os.replace(tmp, state_path)
+
+    t_run = time.time()
+    steps_this_run = 0
+    for epoch in range(start_epoch, epochs):
         model.train()
         t0 = time.time()
-        perm = torch.randperm(xtr.shape[0], generator=gen)
-        running, seen = 0.0, 0
-        for step in range(steps_per_epoch):
+        if perm is None:
+            perm = torch.randperm(xtr.shape[0], generator=gen)
+            running, seen, epoch_elapsed = 0.0, 0, 0.0
+        for step in range(start_step, steps_per_epoch):
             idx = perm[step * bs:(step + 1) * bs]
             xb, yb = xtr[idx], ytr[idx]
             if recipe["flip"]:
@@ -325,15 +362,30 @@ def train(name, model, args, recipe, xtr, ytr, xte, yte, log):
             if (step + 1) % 100 == 0:
                 log("  %s epoch %d step %d/%d loss %.4f lr %.2e (%.0fs)" % (
                     name, epoch + 1, step + 1, steps_per_epoch, running / seen,
-                    sched.get_last_lr()[0], time.time() - t0))
+                    sched.get_last_lr()[0], epoch_elapsed + time.time() - t0))
+            if args.save_every and (step + 1) % args.save_every == 0 \
+                    and step + 1 < steps_per_epoch:
+                save_state(epoch, step + 1)
+            steps_this_run += 1
+            if args.stop_after and steps_this_run >= args.stop_after \
+                    and step + 1 < steps_per_epoch:
+                save_state(epoch, step + 1)
+                log("%s: stopping after %d steps (--stop-after); continue with --resume" % (
+                    name, steps_this_run))
+                sys.exit(3)
+        start_step = 0
         _, _, acc = evaluate(model, xte, yte)
-        dt = time.time() - t0
+        dt = epoch_elapsed + time.time() - t0
         history.append({"epoch": epoch + 1, "train_loss": running / seen,
                         "test_acc": acc, "seconds": round(dt, 1)})
         log("%s epoch %d: train loss %.4f, test acc %.2f%%, %.0fs" % (
             name, epoch + 1, running / seen, 100 * acc, dt))
         ckpt = os.path.join(args.ckpt_dir, "%s.pt" % name)
         torch.save({"model": model.state_dict(), "epoch": epoch + 1, "test_acc": acc}, ckpt)
+        perm = None
+        t0, epoch_elapsed = time.time(), 0.0
+        save_state(epoch + 1, 0)
+    args.train_seconds = elapsed + time.time() - t_run
     return epochs, lr, history
 
 
@@ -341,6 +393,10 @@ def train(name, model, args, recipe, xtr, ytr, xte, yte, log):
 
 def export_onnx(model, kind, path):
     model.eval()
+    # Constant folding only for the ViT: it turns the Transpose of every Linear
+    # weight (MatMul path for 3-D inputs) into pre-transposed initializers.  The
+    # CNN and ResNet are exported unfolded (nothing to fold there anyway).
+    fold = kind == "vit"
     dummy = torch.zeros(2, 1, 28, 28)
     # TrainingMode.EVAL runs torch's eval peephole, which fuses Conv+BatchNorm.
     # PRESERVE with the model in eval mode exports inference-mode BatchNormalization
@@ -351,7 +407,7 @@ def export_onnx(model, kind, path):
         opset_version=17,
         input_names=["input"], output_names=["logits"],
         dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
-        do_constant_folding=False,
+        do_constant_folding=fold,
         training=torch.onnx.TrainingMode.PRESERVE,
     )
 
@@ -401,9 +457,21 @@ def run_one(kind, args, data, log):
     flops = count_flops(model)
     log("%s: %d parameters, %d FLOPs/image" % (name, params, flops))
 
-    t0 = time.time()
-    epochs, lr, history = train(name, model, args, recipe, xtr, ytr, xte, yte, log)
-    train_s = time.time() - t0
+    ckpt = os.path.join(args.ckpt_dir, "%s.pt" % name)
+    if args.export_only:
+        state = torch.load(ckpt)
+        model.load_state_dict(state["model"])
+        info_path = os.path.join(args.out, "ref", name + "-info.json")
+        prev = json.load(open(info_path)) if os.path.exists(info_path) else {}
+        epochs, history = state["epoch"], prev.get("history", [])
+        lr = args.lr if args.lr is not None else recipe["lr"]
+        train_s = prev.get("train_seconds", 0.0)
+        args.command_line = prev.get("command", args.command_line)
+        args.limit_train_batches = prev.get("limit_train_batches", args.limit_train_batches)
+        log("%s: loaded %s (epoch %d), export only" % (name, ckpt, epochs))
+    else:
+        epochs, lr, history = train(name, model, args, recipe, xtr, ytr, xte, yte, log)
+        train_s = args.train_seconds  # summed over resumed runs
 
     model.eval()
     logits, pred, acc = evaluate(model, xte, yte)
@@ -483,6 +551,14 @@ def main(argv=None):
     p.add_argument("--ckpt-dir", default="/tmp")
     p.add_argument("--limit-train-batches", type=int, default=0,
                    help="train on only this many batches per epoch (smoke test)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from <ckpt-dir>/fmnist-<model>-train.pt if it exists")
+    p.add_argument("--save-every", type=int, default=50,
+                   help="save the resumable training state every N steps (0: per epoch only)")
+    p.add_argument("--stop-after", type=int, default=0,
+                   help="save the state and exit (status 3) after N steps in this run")
+    p.add_argument("--export-only", action="store_true",
+                   help="skip training: load <ckpt-dir>/fmnist-<model>.pt, export and write refs")
     args = p.parse_args(argv)
     args.command_line = " ".join(["python3"] + [os.path.relpath(sys.argv[0])] + sys.argv[1:])
 

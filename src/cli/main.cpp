@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   save::cli::add_run_command(app, exit_code);
   save::cli::add_conformance_command(app, exit_code);
+  save::cli::add_inject_command(app, exit_code);
+  save::cli::add_sweep_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

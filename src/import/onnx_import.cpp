@@ -117,6 +117,10 @@ Graph convert(const onnx::ModelProto& model, const std::string& label) {
     ValueId id = value_id(in.name());
     Value& v = graph.values[id];
     if (v.constant) continue;  // an initializer listed as input: a weight with a default
+    SAVE_CHECK(in.type().has_tensor_type(),
+               "'{}': input '{}' is not a tensor (sequence, map and optional types are not "
+               "supported)",
+               label, in.name());
     set_type(v, in.type());
     SAVE_CHECK(v.dtype == DType::kUndefined || dtype_supported(static_cast<int32_t>(v.dtype)),
                "'{}': input '{}' has element type code {}, which the engine does not support",
