@@ -1,6 +1,7 @@
 // Bad input through the real command line: each gives one clear error line,
 // a non-zero exit code, and no partial output file.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -23,7 +24,8 @@ struct Result {
 };
 
 Result run(const std::string& args) {
-  fs::path err = fs::temp_directory_path() / "save_cli_err.txt";
+  // Unique per process: ctest runs the tests of this file in parallel.
+  fs::path err = fs::temp_directory_path() / ("save_cli_err_" + std::to_string(getpid()) + ".txt");
   std::string cmd = kCli + " " + args + " > /dev/null 2> " + err.string();
   int status = std::system(cmd.c_str());
   std::ifstream f(err);
@@ -31,8 +33,12 @@ Result run(const std::string& args) {
   return {WEXITSTATUS(status), text};
 }
 
+fs::path unique(const std::string& name) {
+  return fs::temp_directory_path() / (std::to_string(getpid()) + "_" + name);
+}
+
 fs::path temp_file(const std::string& name, const std::string& bytes) {
-  fs::path p = fs::temp_directory_path() / name;
+  fs::path p = unique(name);
   std::ofstream(p, std::ios::binary) << bytes;
   return p;
 }
@@ -64,7 +70,7 @@ TEST(CliErrors, TruncatedModel) {
 }
 
 fs::path npy_file(const std::string& name, save::Tensor t) {
-  fs::path p = fs::temp_directory_path() / name;
+  fs::path p = unique(name);
   save::write_npy(p.string(), t);
   return p;
 }
@@ -114,7 +120,7 @@ TEST(CliErrors, DatasetNotIdxOrNpy) {
 }
 
 TEST(CliErrors, NoPartialOutputOnFailure) {
-  fs::path out = fs::temp_directory_path() / "save_no_partial_out";
+  fs::path out = unique("save_no_partial_out");
   fs::remove_all(out);
   Result r = run("run " + kData + "/unsupported_op.onnx --input x=/nonexistent.npy --output " +
                  out.string());

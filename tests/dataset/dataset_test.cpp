@@ -2,6 +2,7 @@
 #include "data/dataset.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
