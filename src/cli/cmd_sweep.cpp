@@ -1,0 +1,214 @@
+// `save sweep MODEL`: flips each selected weight bit alone and records its
+// effect on a validation batch (see inject/sweep.hpp), with a per-bit-
+// position table, per-bit records in CSV or JSONL, and the sweep speed.
+#include <fmt/format.h>
+#include <omp.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "data/dataset.hpp"
+#include "import/onnx_import.hpp"
+#include "inject/sweep.hpp"
+
+namespace save::cli {
+
+namespace {
+
+std::string hms(double s) {
+  auto t = static_cast<int64_t>(std::max(0.0, s));
+  return fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60);
+}
+
+// A one-line bar on a terminal's stderr, redrawn at most 10 times a second.
+class Progress {
+ public:
+  explicit Progress(uint64_t total) : total_(total), tty_(isatty(STDERR_FILENO) != 0) {}
+  void tick(uint64_t done) {
+    if (!tty_) return;
+    auto now = clock::now();
+    if (done < total_ && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    double el = std::chrono::duration<double>(now - start_).count();
+    double rate = el > 0 ? static_cast<double>(done) / el : 0;
+    double frac = total_ ? static_cast<double>(done) / static_cast<double>(total_) : 1;
+    int filled = static_cast<int>(frac * 30);
+    std::string eta = rate > 0 ? hms(static_cast<double>(total_ - done) / rate) : "?";
+    fmt::print(stderr, "\r[{:<30}] {:5.1f}% {}/{} bits  {:.0f} bits/s  ETA {}  ",
+               std::string(static_cast<size_t>(filled), '#'), frac * 100, done, total_, rate, eta);
+    if (done >= total_) fmt::print(stderr, "\n");
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  uint64_t total_;
+  bool tty_;
+  clock::time_point start_ = clock::now(), last_{};
+};
+
+// Per-bit records, as CSV or JSON lines by the file's extension.
+class RecordWriter {
+ public:
+  explicit RecordWriter(const std::string& path) : jsonl_(path.ends_with(".jsonl")) {
+    SAVE_CHECK(path.ends_with(".csv") || jsonl_, "--out '{}' must end in .csv or .jsonl", path);
+    f_.open(path);
+    SAVE_CHECK(f_.good(), "cannot write '{}'", path);
+    if (!jsonl_) f_ << "tensor,element,bit,max_abs,max_rel,top1_changes,nonfinite\n";
+  }
+  void write(const SweepTensor& t, const BitEffect& e) {
+    if (jsonl_) {
+      nlohmann::json j{
+          {"tensor", t.name},        {"element", e.element}, {"bit", e.bit},
+          {"max_abs", e.max_abs},    {"max_rel", e.max_rel}, {"top1_changes", e.top1_changes},
+          {"nonfinite", e.nonfinite}};  // inf is written as null
+      f_ << j.dump() << '\n';
+    } else {
+      f_ << fmt::format("{},{},{},{:.9g},{:.9g},{},{}\n", t.name, e.element, e.bit, e.max_abs,
+                        e.max_rel, e.top1_changes, e.nonfinite ? 1 : 0);
+    }
+  }
+
+ private:
+  bool jsonl_;
+  std::ofstream f_;
+};
+
+nlohmann::json summary_json(const std::string& model, const Sweep& sw, const SweepSummary& sum,
+                            int64_t batch, uint64_t seed) {
+  nlohmann::json j;
+  j["model"] = model;
+  j["batch"] = batch;
+  j["seed"] = seed;
+  j["sampled"] = sw.sampled();
+  j["population_bits"] = sw.population_bits();
+  j["swept_bits"] = sum.bits;
+  j["seconds"] = sum.seconds;
+  j["bits_per_second"] = sum.bits_per_second();
+  j["tensors"] = nlohmann::json::array();
+  for (const SweepTensor& t : sw.tensors())
+    j["tensors"].push_back({{"name", t.name},
+                            {"folded", t.folded},
+                            {"elements", t.elements},
+                            {"first_step", t.first_step}});
+  j["not_swept"] = nlohmann::json::array();
+  for (const SkippedTensor& s : sw.skipped())
+    j["not_swept"].push_back({{"name", s.name}, {"reason", s.reason}});
+  j["by_bit"] = nlohmann::json::array();
+  for (size_t b = 0; b < sum.by_bit.size(); ++b) {
+    const BitPositionStats& st = sum.by_bit[b];
+    if (st.swept == 0) continue;
+    j["by_bit"].push_back({{"bit", b},
+                           {"swept", st.swept},
+                           {"top1_changed", st.top1_changed},
+                           {"top1_share", st.top1_share()},
+                           {"mean_abs", st.mean_abs()},
+                           {"max_abs", st.max_abs},
+                           {"nonfinite", st.nonfinite}});
+  }
+  return j;
+}
+
+void print_table(const Sweep& sw, const SweepSummary& sum) {
+  for (const SweepTensor& t : sw.tensors())
+    if (t.folded)
+      fmt::print(
+          "folded      '{}' ({} elements) is a constant folded at plan time: swept as such\n",
+          t.name, t.elements);
+  for (const SkippedTensor& s : sw.skipped())
+    fmt::print("not swept   '{}': {}\n", s.name, s.reason);
+  fmt::print("\n{:>3}  {:>9}  {:>8}  {:>12}  {:>12}  {:>9}\n", "bit", "swept", "top1 chg",
+             "mean |dy|", "max |dy|", "nan/inf");
+  for (size_t b = 0; b < sum.by_bit.size(); ++b) {
+    const BitPositionStats& st = sum.by_bit[b];
+    if (st.swept == 0) continue;
+    fmt::print("{:>3}  {:>9}  {:>7.2f}%  {:>12.4g}  {:>12.4g}  {:>9}\n", b, st.swept,
+               st.top1_share() * 100, st.mean_abs(), st.max_abs, st.nonfinite);
+  }
+  fmt::print(
+      "(top1 chg: share of flips that change the top-1 of at least one image; |dy| over "
+      "finite outputs)\n\n");
+}
+
+}  // namespace
+
+void add_sweep_command(CLI::App& app, int& exit_code) {
+  struct Args {
+    std::string model, data = "fashion-mnist", bits = "0-31", out;
+    std::vector<std::string> tensors;
+    bool all_weights = false, json = false, verify = false;
+    int64_t sample = 0, batch = 64;
+    uint64_t seed = 0;
+    int threads = 0;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* c = app.add_subcommand("sweep", "Flip each weight bit alone and record its effect");
+  c->add_option("model", args->model, "ONNX model file")->required();
+  c->add_option("--tensor", args->tensors, "Weight to sweep (repeatable)");
+  c->add_flag("--all-weights", args->all_weights, "Sweep every float32 weight a step reads");
+  c->add_option("--sample", args->sample, "Sweep N (element, bit) pairs drawn uniformly");
+  c->add_option("--bits", args->bits, "Bit positions, e.g. 0-31 or 23-30,31")
+      ->capture_default_str();
+  c->add_option("--data", args->data, "'fashion-mnist' (test set) or a .npy file (N x ...)")
+      ->capture_default_str();
+  c->add_option("--batch", args->batch, "Validation images (the first B of the data)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  c->add_option("--seed", args->seed, "Seed for --sample")->capture_default_str();
+  c->add_option("--out", args->out, "Per-bit records: FILE.csv or FILE.jsonl");
+  c->add_option("--threads", args->threads, "Threads (default: all cores)");
+  c->add_flag("--json", args->json, "Print the per-bit-position summary as JSON");
+  c->add_flag("--verify", args->verify, "Also re-run each bit from step 0 and check (slow)");
+  c->callback([args, &exit_code] {
+    SAVE_CHECK(args->all_weights || !args->tensors.empty(), "give --tensor NAME or --all-weights");
+    SAVE_CHECK(args->sample >= 0, "--sample must be >= 0");
+    SessionOptions so;
+    so.threads = args->threads;
+    Session session(import_onnx_file(args->model), so);
+    SAVE_CHECK(session.graph().inputs.size() == 1,
+               "--data feeds a single-input model; this one has {} inputs",
+               session.graph().inputs.size());
+    Dataset ds = load_dataset(args->data);
+    SAVE_CHECK(ds.size() > 0, "'{}' holds no samples", args->data);
+    int64_t batch = std::min(args->batch, ds.size());
+    SweepOptions opts;
+    opts.tensors = args->tensors;
+    opts.all_weights = args->all_weights;
+    opts.bit_positions = parse_bit_positions(args->bits);
+    opts.sample = args->sample;
+    opts.seed = args->seed;
+    opts.verify = args->verify;
+    Sweep sw(session, {slice_rows(ds.images, 0, batch)}, opts);
+
+    std::unique_ptr<RecordWriter> writer;
+    if (!args->out.empty()) writer = std::make_unique<RecordWriter>(args->out);
+    Progress bar(sw.planned_bits());
+    uint64_t done = 0;
+    SweepSummary sum = sw.run([&](const SweepTensor& t, const BitEffect& e) {
+      if (writer) writer->write(t, e);
+      bar.tick(++done);
+    });
+
+    if (args->json) {
+      fmt::print("{}\n", summary_json(args->model, sw, sum, batch, args->seed).dump(2));
+    } else {
+      fmt::print("model       {}\n", args->model);
+      fmt::print("inputs      first {} images of {}, threads {}\n", batch, args->data,
+                 args->threads > 0 ? args->threads : omp_get_max_threads());
+      fmt::print("swept       {} of {} bits in {} tensors{}\n", sum.bits, sw.population_bits(),
+                 sw.tensors().size(),
+                 sw.sampled() ? fmt::format(" (uniform sample, seed {})", args->seed) : "");
+      print_table(sw, sum);
+      fmt::print("speed       {:.1f} bits/s ({} bits in {:.2f} s)\n", sum.bits_per_second(),
+                 sum.bits, sum.seconds);
+      if (writer) fmt::print("records     written to {}\n", args->out);
+    }
+    exit_code = 0;
+  });
+}
+
+}  // namespace save::cli

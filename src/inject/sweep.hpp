@@ -1,0 +1,137 @@
+// Exhaustive single-bit sweep: flips each selected weight bit alone in the
+// device copy, runs a fixed validation batch and records how far the outputs
+// move from the fault-free (golden) run. This is the ground truth that bit
+// attribution is validated against, so it must be exact and fast:
+//  - one session and one plan for the whole sweep;
+//  - per tensor, the arena state right before the tensor's first reader step
+//    s0 is computed once and saved (only the byte ranges that steps >= s0
+//    read before writing: values live across the cut);
+//  - per bit: restore those ranges, flip, re-run steps [s0, end), compare,
+//    flip back. The restore is required: the arena reuses memory by
+//    lifetime, so a re-run overwrites bytes the next re-run reads.
+// Folded constants: a weight read only by nodes folded at plan time never
+// reaches a kernel; its effect flows through the folded constant. Such
+// weights are reported as not swept, and --all-weights sweeps the folded
+// constants that steps read instead (marked `folded`).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "exec/session.hpp"
+
+namespace save {
+
+struct SweepOptions {
+  std::vector<std::string> tensors;  // value names to sweep
+  bool all_weights = false;          // every float32 constant a step reads
+  std::vector<int> bit_positions;    // 0..31 within each float; empty: all 32
+  int64_t sample = 0;                // > 0: this many (element, bit) pairs, uniform, no repeats
+  uint64_t seed = 0;
+  // Also re-runs every flipped bit from step 0 and fails unless the outputs
+  // are bit-identical to the partial re-run (slow; a self-check).
+  bool verify = false;
+};
+
+struct SweepTensor {
+  ValueId value = kNoId;
+  std::string name;
+  bool folded = false;  // a constant computed at plan time, not a graph weight
+  int64_t elements = 0;
+  size_t first_step = 0;  // first step that reads it: re-runs start here
+};
+
+struct SkippedTensor {
+  std::string name;
+  std::string reason;  // e.g. "folded: not swept (flows through folded constant 'x')"
+};
+
+// The effect of one flipped bit on the validation batch, over all float32
+// outputs. max_abs / max_rel are +inf when an output became NaN or Inf.
+struct BitEffect {
+  ValueId value = kNoId;
+  int64_t element = 0;
+  int bit = 0;
+  double max_abs = 0;
+  double max_rel = 0;        // max |y' - y| / max(|y|, 1e-6) over elements
+  int64_t top1_changes = 0;  // rows of the first output whose argmax moved
+  bool nonfinite = false;
+};
+
+// Per bit position. Means and maxima are over finite records only (a NaN
+// output has no magnitude); nonfinite counts the others.
+struct BitPositionStats {
+  int64_t swept = 0;
+  int64_t top1_changed = 0;  // records with at least one top-1 change
+  int64_t nonfinite = 0;
+  double sum_abs = 0;
+  double max_abs = 0;
+  double top1_share() const { return swept ? static_cast<double>(top1_changed) / swept : 0; }
+  double mean_abs() const {
+    int64_t n = swept - nonfinite;
+    return n > 0 ? sum_abs / static_cast<double>(n) : 0;
+  }
+  void add(const BitEffect& e);
+};
+
+struct SweepSummary {
+  std::array<BitPositionStats, 32> by_bit{};
+  int64_t bits = 0;
+  double seconds = 0;
+  double bits_per_second() const { return seconds > 0 ? static_cast<double>(bits) / seconds : 0; }
+};
+
+class Sweep {
+ public:
+  // `inputs` in graph.inputs order (the validation batch). Repairs the
+  // device constants, resolves the selection (throws Error for an unknown
+  // or unsweepable tensor named explicitly) and runs the golden pass.
+  Sweep(Session& session, std::vector<Tensor> inputs, SweepOptions opts);
+
+  const std::vector<SweepTensor>& tensors() const { return tensors_; }
+  const std::vector<SkippedTensor>& skipped() const { return skipped_; }
+  const std::vector<Tensor>& golden() const { return golden_; }
+  uint64_t population_bits() const { return population_; }  // selection size
+  uint64_t planned_bits() const { return sampled() ? sample_.size() : population_; }
+  bool sampled() const { return !sample_.empty(); }
+
+  // Sweeps every planned bit in (tensor, element, bit) order and calls
+  // `on_bit` after each. Leaves the device weights bit-identical to golden.
+  using Callback = std::function<void(const SweepTensor&, const BitEffect&)>;
+  SweepSummary run(const Callback& on_bit = {});
+
+ private:
+  struct Range {
+    size_t offset, nbytes;
+  };
+  void select();
+  void add_tensor(ValueId v, const std::vector<int64_t>& first_reader, bool explicit_name);
+  std::vector<std::string> folded_consumers(ValueId v,
+                                            const std::vector<int64_t>& first_reader) const;
+  // Runs steps [0, s0) and saves the ranges live across s0.
+  void snapshot(size_t s0);
+  BitEffect measure(const SweepTensor& t, int64_t element, int bit);
+  BitEffect compare() const;
+
+  Session& session_;
+  std::vector<Tensor> inputs_;
+  SweepOptions opts_;
+  Plan* plan_ = nullptr;
+  std::vector<int> bits_;
+  std::vector<SweepTensor> tensors_;
+  std::vector<SkippedTensor> skipped_;
+  std::vector<Tensor> golden_;
+  std::vector<int64_t> golden_top1_;  // per row of the first output
+  uint64_t population_ = 0;
+  std::vector<uint64_t> sample_;  // sorted indices into the population
+  std::vector<Range> ranges_;     // current snapshot's ranges...
+  std::vector<std::byte> saved_;  // ...and their bytes, back to back
+};
+
+// Parses "0-31", "31", "23-30,31": bit positions 0..31, sorted, unique.
+std::vector<int> parse_bit_positions(const std::string& spec);
+
+}  // namespace save
