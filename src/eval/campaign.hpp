@@ -1,0 +1,63 @@
+// Fault-injection campaigns (`save inject`): for each flip count, T trials
+// of the whole input set under one fault model, each scored against a
+// cached golden (fault-free) run. Every finished trial is appended to
+// DIR/trials.jsonl before the next starts, so a killed campaign re-run with
+// the same arguments resumes where it stopped; at the end the summary,
+// CSV, markdown report, timings and plot are (re)written from that log.
+//
+// A campaign folder belongs to one model, input set, batch size and seed
+// (DIR/campaign.json); runs that differ there are refused. Series that
+// differ in protection mode or fault model (pattern, scenario, target, bits
+// per word) may share a folder: the summary then lists them side by side.
+// The summary covers every trial recorded in the folder (a later run with
+// fewer --trials or other --flips does not hide earlier points).
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "data/dataset.hpp"
+#include "exec/session.hpp"
+#include "inject/injector.hpp"
+
+namespace save::eval {
+
+struct CampaignSpec {
+  std::string model_path;    // as given: reported, not part of any key
+  std::string model_sha256;  // keys the campaign and the golden cache
+  std::string data;          // "fashion-mnist" or a .npy path (a file is also keyed by content)
+  std::string labels;        // labels .npy, or ""
+  int64_t limit = 0;         // first N samples; 0: all
+  int64_t batch = 64;
+  int threads = 0;  // reported only (0: OpenMP's default)
+  uint64_t seed = 0;
+  std::vector<int64_t> flips;  // flip events per trial, one point each
+  int64_t trials = 1;
+  FaultConfig fault;  // pattern, scenario, target, bits_per_word, burst_length
+  std::string protect = "none";
+  std::string out_dir;
+  // Stop after this many newly run trials (-1: no limit). Tests use it to
+  // stand for a kill; the summary is then written over what is recorded.
+  int64_t max_new_trials = -1;
+  std::FILE* progress = stderr;  // null: silent
+  bool progress_tty = false;
+};
+
+struct CampaignOutcome {
+  nlohmann::json summary;   // summary.json: deterministic, no wall-clock fields
+  nlohmann::json timings;   // timings.json: latencies and throughput per point
+  nlohmann::json combined;  // summary with the timings merged in (--json)
+  int64_t ran = 0;          // trials run by this call
+  int64_t skipped = 0;      // requested trials found already recorded
+  bool complete = false;    // every requested trial is recorded
+};
+
+// Runs (or resumes) the campaign on `session` over the first `limit`
+// samples of `data`. Throws Error on bad arguments or a folder that holds
+// another campaign.
+CampaignOutcome run_campaign(const CampaignSpec& spec, Session& session, const Dataset& data);
+
+}  // namespace save::eval

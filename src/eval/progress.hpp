@@ -1,0 +1,36 @@
+// Campaign progress on stderr: a redrawn bar with an ETA on a terminal, one
+// plain line per finished trial otherwise (logs and CI stay readable).
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace save::eval {
+
+class Progress {
+ public:
+  // `total` trials to run in this process (already recorded ones excluded).
+  // `out` null: silent.
+  Progress(int64_t total, std::FILE* out, bool tty);
+  static bool stderr_is_tty();
+  // A trial is starting (tty: redraw with its label, e.g. "flips=256 #3").
+  void start(const std::string& label);
+  // It finished; `result` is a short text such as "acc 0.8123 sdc 0.012".
+  void finish(const std::string& label, const std::string& result, double seconds);
+  void done();  // ends the bar's line
+
+ private:
+  void draw(const std::string& label);
+  std::string eta() const;
+
+  int64_t total_, done_ = 0;
+  std::FILE* out_;
+  bool tty_;
+  double spent_s_ = 0;  // seconds of finished trials, for the ETA
+};
+
+// "1m05s", "42s", "2h03m".
+std::string format_duration(double seconds);
+
+}  // namespace save::eval

@@ -1,0 +1,159 @@
+#include "eval/svg.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <vector>
+
+namespace save::eval {
+
+namespace {
+
+constexpr double kW = 840, kH = 460;  // room on the right for the legend
+constexpr double kLeft = 70, kRight = 560, kTop = 40, kBottom = 390;  // plot area
+constexpr double kZeroX = kLeft + 25;                                 // where flips = 0 sits
+constexpr double kLogLeft = kLeft + 75;                               // where the log axis starts
+const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
+                         "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+
+std::string esc(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '&')
+      o += "&amp;";
+    else if (c == '<')
+      o += "&lt;";
+    else if (c == '>')
+      o += "&gt;";
+    else if (c == '"')
+      o += "&quot;";
+    else
+      o += c;
+  }
+  return o;
+}
+
+struct Pt {
+  double flips, mean, lo, hi;
+};
+
+}  // namespace
+
+std::string accuracy_svg(const nlohmann::json& summary) {
+  bool labelled = !summary.value("golden_accuracy", nlohmann::json()).is_null();
+  // Points per series: accuracy, or 1 - SDC rate without labels.
+  std::vector<std::pair<std::string, std::vector<Pt>>> series;
+  std::set<double> positive;
+  double ymin = 1;
+  for (const auto& s : summary["series"]) {
+    std::vector<Pt> pts;
+    for (const auto& p : s["points"]) {
+      Pt q{p["flips"].get<double>(), 0, 0, 0};
+      if (labelled && !p["accuracy_mean"].is_null()) {
+        q.mean = p["accuracy_mean"].get<double>();
+        q.lo = p["accuracy_min"].get<double>();
+        q.hi = p["accuracy_max"].get<double>();
+      } else {
+        q.mean = 1 - p["sdc_rate"].get<double>();
+        q.lo = 1 - p["sdc_rate_max"].get<double>();
+        q.hi = q.mean;
+      }
+      if (q.flips > 0) positive.insert(q.flips);
+      ymin = std::min(ymin, q.lo);
+      pts.push_back(q);
+    }
+    std::string label =
+        fmt::format("{} {}/{}/{}", s["mode"].get<std::string>(), s["pattern"].get<std::string>(),
+                    s["scenario"].get<std::string>(), s["target"].get<std::string>());
+    if (s["bits_per_word"].get<int>() > 1)
+      label += fmt::format(" k={}", s["bits_per_word"].get<int>());
+    series.emplace_back(label, std::move(pts));
+  }
+  // y from the lowest value rounded down to a tenth, to 1.
+  double y0 = std::max(0.0, std::floor(ymin * 10 - 1e-9) / 10), y1 = 1;
+  if (y1 - y0 < 0.1) y0 = std::max(0.0, y1 - 0.1);
+  double lmin = positive.empty() ? 0 : std::floor(std::log10(*positive.begin()));
+  double lmax = positive.empty() ? 1 : std::ceil(std::log10(*positive.rbegin()));
+  if (lmax <= lmin) lmax = lmin + 1;
+  auto x_of = [&](double f) {
+    if (f <= 0) return kZeroX;
+    return kLogLeft + (std::log10(f) - lmin) / (lmax - lmin) * (kRight - kLogLeft);
+  };
+  auto y_of = [&](double a) { return kBottom - (a - y0) / (y1 - y0) * (kBottom - kTop); };
+
+  std::string o = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" "
+      "fill=\"white\"/>\n",
+      kW, kH, kW, kH);
+  o += fmt::format("<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">{}</text>\n",
+                   (kLeft + kRight) / 2,
+                   esc(fmt::format("{} under bit flips ({} samples, seed {})",
+                                   summary.value("model", std::string("model")),
+                                   summary.value("samples", 0), summary.value("seed", 0))));
+  // Grid and y ticks every tenth (or hundredth on a short axis).
+  double step = (y1 - y0) > 0.3 ? 0.1 : 0.02;
+  for (double a = y0; a <= y1 + 1e-9; a += step) {
+    double y = y_of(a);
+    o += fmt::format(
+        "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>\n", kLeft,
+        y, kRight, y);
+    o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{:.2f}</text>\n",
+                     kLeft - 6, y + 4, a);
+  }
+  // x ticks: 0 alone, then powers of ten; a break mark between them.
+  o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">0</text>\n", kZeroX,
+                   kBottom + 18);
+  for (double e = lmin; e <= lmax + 1e-9; e += 1) {
+    double x = x_of(std::pow(10.0, e));
+    o += fmt::format(
+        "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>\n", x,
+        kTop, x, kBottom);
+    o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", x,
+                     kBottom + 18, fmt::format("{:g}", std::pow(10.0, e)));
+  }
+  double bx = (kZeroX + kLogLeft) / 2;
+  o += fmt::format("<path d=\"M{:.1f} {:.1f} l6 -10 M{:.1f} {:.1f} l6 -10\" stroke=\"black\"/>\n",
+                   bx - 6, kBottom + 5, bx, kBottom + 5);
+  o += fmt::format("<path d=\"M{:.1f} {:.1f} V{:.1f} H{:.1f}\" fill=\"none\" stroke=\"black\"/>\n",
+                   kLeft, kTop, kBottom, kRight);
+  o += fmt::format(
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">bit flips per trial "
+      "(log scale; 0 = fault-free)</text>\n",
+      (kLeft + kRight) / 2, kBottom + 42);
+  o += fmt::format(
+      "<text transform=\"translate(18 {:.1f}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
+      (kTop + kBottom) / 2, labelled ? "top-1 accuracy" : "agreement with fault-free top-1");
+  // One band and one mean line per series, then the legend.
+  for (size_t i = 0; i < series.size(); ++i) {
+    const char* color = kColors[i % std::size(kColors)];
+    const auto& pts = series[i].second;
+    std::string band, line;
+    for (const Pt& p : pts) band += fmt::format("{:.1f},{:.1f} ", x_of(p.flips), y_of(p.hi));
+    for (auto it = pts.rbegin(); it != pts.rend(); ++it)
+      band += fmt::format("{:.1f},{:.1f} ", x_of(it->flips), y_of(it->lo));
+    for (const Pt& p : pts) line += fmt::format("{:.1f},{:.1f} ", x_of(p.flips), y_of(p.mean));
+    o += fmt::format("<polygon points=\"{}\" fill=\"{}\" fill-opacity=\"0.18\" stroke=\"none\"/>\n",
+                     band, color);
+    o += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>\n",
+                     line, color);
+    for (const Pt& p : pts)
+      o += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n", x_of(p.flips),
+                       y_of(p.mean), color);
+    double ly = kTop + 10 + 20 * static_cast<double>(i);
+    o += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"14\" height=\"10\" fill=\"{}\"/>\n",
+                     kRight + 15, ly - 9, color);
+    o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n", kRight + 35, ly,
+                     esc(series[i].first));
+  }
+  double ly = kTop + 10 + 20 * static_cast<double>(series.size()) + 10;
+  o += fmt::format(
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"#555\">line: mean; band: min-max</text>\n",
+      kRight + 15, ly);
+  o += "</svg>\n";
+  return o;
+}
+
+}  // namespace save::eval
