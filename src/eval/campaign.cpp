@@ -180,6 +180,9 @@ TrialResult run_trial(RunState& st, const Series& series, const FaultConfig& cfg
 
   Injector injector(st.session, cfg);
   HookChain chain({&injector, st.protection.hooks()});
+  // Every batch shape's plan exists before the flips land (the injector
+  // mirrors accumulated flips of per-plan folded constants into each plan).
+  for (const auto& in : st.batches.inputs) st.session.plan_for(in);
   Plan& first = st.session.plan_for(st.batches.inputs[0]);
   injector.begin_trial(first, r.trial_seed, static_cast<int64_t>(st.batches.inputs.size()));
   st.protection.begin_trial(injector);

@@ -56,12 +56,14 @@ void Plan::infer_and_fold(const PlanOptions& opts) {
     const OpDef* def = find_op(node.op);
     SAVE_CHECK(def != nullptr, "unsupported operator '{}' (node '{}')", node.op, node.name);
     std::vector<const TensorInfo*> in_infos;
-    std::vector<const Tensor*> consts;
+    std::vector<const Tensor*> consts;         // golden: for rules and folding
+    std::vector<const Tensor*> device_consts;  // what kernels will read
     bool all_const = true;
     for (ValueId v : node.inputs) {
       if (v == kNoId) {
         in_infos.push_back(nullptr);
         consts.push_back(nullptr);
+        device_consts.push_back(nullptr);
         continue;
       }
       PlannedValue& pv = values_[v];
@@ -69,7 +71,10 @@ void Plan::infer_and_fold(const PlanOptions& opts) {
                  g.values[v].name);
       in_infos.push_back(&pv.info);
       bool is_const = pv.storage == Storage::kConstant;
-      consts.push_back(is_const ? &pv.constant : nullptr);
+      // Rules and folding read the golden copy: a plan built while device
+      // weights carry injected flips must still fold to fault-free values.
+      consts.push_back(is_const ? &pv.golden : nullptr);
+      device_consts.push_back(is_const ? &pv.constant : nullptr);
       all_const = all_const && is_const;
     }
     InferContext ictx{node, g.opset, in_infos, consts, {}};
@@ -103,7 +108,7 @@ void Plan::infer_and_fold(const PlanOptions& opts) {
         if (v == kNoId) {
           iv.emplace_back();
         } else if (values_[v].storage == Storage::kConstant) {
-          iv.push_back(values_[v].constant.view());
+          iv.push_back(values_[v].golden.view());
         } else {
           iv.push_back(TensorView{values_[v].info.dtype, values_[v].info.shape, nullptr});
         }
@@ -135,7 +140,8 @@ void Plan::infer_and_fold(const PlanOptions& opts) {
     if (opts.use_fast_kernels && def->make_fast != nullptr) {
       std::vector<const TensorInfo*> out_infos;
       for (const auto& info : ictx.outputs) out_infos.push_back(&info);
-      PrepareContext pctx{node, g.opset, in_infos, consts, out_infos, &dn.engine, &dn.stream};
+      PrepareContext pctx{node,      g.opset,    in_infos,  device_consts,
+                          out_infos, &dn.engine, &dn.stream};
       step.fast = def->make_fast(pctx);
     }
     steps_.push_back(std::move(step));

@@ -159,6 +159,17 @@ void Injector::begin_trial(Plan& plan, uint64_t seed, int64_t num_inferences) {
     std::vector<BitAddress> bits =
         draw_locations(map, map.live(-1, Target::kWeights), cfg_, cfg_.flips, *rng_);
     apply(plan, bits, -1, -1);
+    // Graph weights are shared by every plan of the session; constants folded
+    // at plan time are per plan, so the same flips go into the other plans'
+    // copies (the memory they stand for is the same).
+    for (Plan* other : session_.plans()) {
+      if (other == &plan) continue;
+      for (const BitAddress& a : bits) {
+        const PlannedValue& pv = other->values()[a.value];
+        if (pv.folded && pv.storage == Storage::kConstant && a.bit < pv.constant.nbytes() * 8)
+          flip_value_bit(*other, a);
+      }
+    }
     return;
   }
   // Streaming: moments uniform over (inference, step).

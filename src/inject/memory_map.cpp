@@ -6,10 +6,17 @@ namespace save {
 
 MemoryMap::MemoryMap(const Plan& plan) {
   const auto& values = plan.values();
+  // A constant that no step reads (e.g. a weight only folded nodes used) is
+  // not memory the run depends on: the folded result is.
+  std::vector<bool> read(values.size(), false);
+  for (const PlannedStep& st : plan.steps())
+    for (ValueId v : st.inputs)
+      if (v != kNoId) read[v] = true;
   for (ValueId v = 0; v < values.size(); ++v) {
     const PlannedValue& pv = values[v];
     if (pv.region != Region::kDevice) continue;
     if (pv.storage == Storage::kNone) continue;
+    if (pv.storage == Storage::kConstant && !read[v]) continue;
     TensorView view = plan.view(v);
     if (view.data == nullptr || view.nbytes() == 0) continue;
     DeviceBuffer b;
