@@ -25,6 +25,8 @@ class stream;
 
 namespace save {
 
+struct IntervalContext;  // ops/interval.hpp
+
 struct TensorInfo {
   DType dtype = DType::kUndefined;
   Shape shape;
@@ -97,6 +99,10 @@ struct OpDef {
   // The outputs depend only on input shapes (Shape, Size): the planner folds
   // the node to a constant as soon as shapes are known.
   bool shape_only = false;
+  // Interval rule (the analysis stage, ops/interval.hpp): sound per-element
+  // output bounds from input bounds. nullptr: the analysis treats the
+  // outputs as unbounded (sound, and every bit of them vulnerable).
+  void (*interval)(const IntervalContext& ctx) = nullptr;
 };
 
 // Looks an op up by type (default ONNX domain); nullptr when unsupported.
