@@ -18,6 +18,9 @@ struct SessionOptions {
   PlanOptions plan;
   int threads = 0;                      // 0: leave OpenMP's default
   bool reject_nonfinite_inputs = true;  // NaN/Inf in a float input is an Error
+  // Fold inference BatchNormalization into the preceding Conv (graph pass,
+  // passes/fold_batchnorm.hpp): what deployments run; ~20% of ResNet time.
+  bool fold_batchnorm = true;
 };
 
 // The state of one run, handed to hooks.
