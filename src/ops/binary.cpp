@@ -12,6 +12,7 @@
 
 #include "ops/binary_util.hpp"
 #include "ops/dnnl_util.hpp"
+#include "ops/interval.hpp"
 #include "ops/registry.hpp"
 
 namespace save {
@@ -293,14 +294,25 @@ std::unique_ptr<Kernel> make_fast_variadic(const PrepareContext& pc) {
   return make_chain(pc, K, std::move(shapes), kMean);
 }
 
-const OpDef kAdd{"Add", &infer_binary<B::kAdd>, &reference_binary<B::kAdd>,
-                 &make_fast_binary<B::kAdd>};
-const OpDef kSub{"Sub", &infer_binary<B::kSub>, &reference_binary<B::kSub>,
-                 &make_fast_binary<B::kSub>};
-const OpDef kMul{"Mul", &infer_binary<B::kMul>, &reference_binary<B::kMul>,
-                 &make_fast_binary<B::kMul>};
-const OpDef kDiv{"Div", &infer_binary<B::kDiv>, &reference_binary<B::kDiv>,
-                 &make_fast_binary<B::kDiv>};
+// Interval rules: Add/Sum/Mean non-decreasing in every input, Max/Min too
+// (and they only select), Sub non-increasing in B, Mul/Div at the corners.
+void interval_sub(const IntervalContext& ctx) {
+  const int8_t signs[] = {1, -1};
+  monotone(ctx, signs);
+}
+
+const OpDef kAdd{
+    "Add", &infer_binary<B::kAdd>, &reference_binary<B::kAdd>, &make_fast_binary<B::kAdd>,
+    false, &interval_monotone};
+const OpDef kSub{
+    "Sub", &infer_binary<B::kSub>, &reference_binary<B::kSub>, &make_fast_binary<B::kSub>,
+    false, &interval_sub};
+const OpDef kMul{
+    "Mul",   &infer_binary<B::kMul>, &reference_binary<B::kMul>, &make_fast_binary<B::kMul>, false,
+    &corners};
+const OpDef kDiv{
+    "Div",   &infer_binary<B::kDiv>, &reference_binary<B::kDiv>, &make_fast_binary<B::kDiv>, false,
+    &corners};
 // Comparisons mostly feed masks and shape logic on small tensors: no fast
 // kernel.
 const OpDef kEqual{"Equal", &infer_binary<B::kEqual>, &reference_binary<B::kEqual>};
@@ -309,14 +321,30 @@ const OpDef kLess{"Less", &infer_binary<B::kLess>, &reference_binary<B::kLess>};
 const OpDef kGreaterEq{"GreaterOrEqual", &infer_binary<B::kGreaterEq>,
                        &reference_binary<B::kGreaterEq>};
 const OpDef kLessEq{"LessOrEqual", &infer_binary<B::kLessEq>, &reference_binary<B::kLessEq>};
-const OpDef kMax{"Max", &infer_variadic<B::kMax, false>, &reference_variadic<B::kMax, false>,
-                 &make_fast_variadic<B::kMax, false>};
-const OpDef kMin{"Min", &infer_variadic<B::kMin, false>, &reference_variadic<B::kMin, false>,
-                 &make_fast_variadic<B::kMin, false>};
-const OpDef kSum{"Sum", &infer_variadic<B::kAdd, false>, &reference_variadic<B::kAdd, false>,
-                 &make_fast_variadic<B::kAdd, false>};
-const OpDef kMean{"Mean", &infer_variadic<B::kAdd, true>, &reference_variadic<B::kAdd, true>,
-                  &make_fast_variadic<B::kAdd, true>};
+const OpDef kMax{"Max",
+                 &infer_variadic<B::kMax, false>,
+                 &reference_variadic<B::kMax, false>,
+                 &make_fast_variadic<B::kMax, false>,
+                 false,
+                 &interval_copy};
+const OpDef kMin{"Min",
+                 &infer_variadic<B::kMin, false>,
+                 &reference_variadic<B::kMin, false>,
+                 &make_fast_variadic<B::kMin, false>,
+                 false,
+                 &interval_copy};
+const OpDef kSum{"Sum",
+                 &infer_variadic<B::kAdd, false>,
+                 &reference_variadic<B::kAdd, false>,
+                 &make_fast_variadic<B::kAdd, false>,
+                 false,
+                 &interval_monotone};
+const OpDef kMean{"Mean",
+                  &infer_variadic<B::kAdd, true>,
+                  &reference_variadic<B::kAdd, true>,
+                  &make_fast_variadic<B::kAdd, true>,
+                  false,
+                  &interval_monotone};
 
 }  // namespace
 

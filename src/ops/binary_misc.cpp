@@ -2,10 +2,12 @@
 // differ), PRelu (slope broadcast to the input only) and Where (bool
 // condition). Part of the `binary` family; registered by register_binary_ops().
 #include <cmath>
+#include <cstring>
 #include <type_traits>
 
 #include "ops/binary_util.hpp"
 #include "ops/dnnl_util.hpp"
+#include "ops/interval.hpp"
 #include "ops/registry.hpp"
 
 namespace save {
@@ -232,9 +234,27 @@ void reference_where(const KernelContext& ctx) {
   });
 }
 
-const OpDef kPow{"Pow", &infer_pow, &reference_pow, &make_fast_pow};
-const OpDef kPRelu{"PRelu", &infer_prelu, &reference_prelu, &make_fast_prelu};
-const OpDef kWhere{"Where", &infer_where, &reference_where};
+// Pow with an exact scalar exponent p >= 0: x^p is monotone on each side of
+// 0 (NaN for negative x and fractional p: unbounded there). A negative
+// exponent blows up at 0: declined.
+void interval_pow(const IntervalContext& ctx) {
+  if (!ctx.exact(1) || ctx.lo[1].numel() != 1) return ctx.decline();
+  Tensor e(ctx.lo[1].dtype, Shape(ctx.lo[1].shape.begin(), ctx.lo[1].shape.end()));
+  std::memcpy(e.data(), ctx.lo[1].data, e.nbytes());
+  if (e.to_double()[0] < 0) return ctx.decline();
+  pivot_rule(ctx, 0.0);
+}
+
+// PRelu: linear on each side of 0 with an exact slope.
+void interval_prelu(const IntervalContext& ctx) {
+  pivot_rule(ctx, 0.0);
+}
+
+const OpDef kPow{"Pow", &infer_pow, &reference_pow, &make_fast_pow, false, &interval_pow};
+const OpDef kPRelu{"PRelu",          &infer_prelu, &reference_prelu,
+                   &make_fast_prelu, false,        &interval_prelu};
+// Where: X and Y are selected (copied) under an exact condition.
+const OpDef kWhere{"Where", &infer_where, &reference_where, nullptr, false, &interval_copy};
 
 }  // namespace
 

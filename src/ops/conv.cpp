@@ -14,6 +14,7 @@
 
 #include "ops/conv_common.hpp"
 #include "ops/dnnl_util.hpp"
+#include "ops/interval.hpp"
 #include "ops/registry.hpp"
 #include "ops/window.hpp"
 
@@ -187,7 +188,14 @@ std::unique_ptr<Kernel> conv_make_fast(const PrepareContext& ctx) {
   }
 }
 
-const OpDef kConv{"Conv", conv_infer, conv_reference, conv_make_fast};
+// Interval rule: linear in X with exact W (W+/W- split, center/radius
+// form), B added exactly; both X and W variable: Rump's product.
+void conv_interval(const IntervalContext& ctx) {
+  const int factors[] = {0, 1};
+  multilinear(ctx, factors, 2);
+}
+
+const OpDef kConv{"Conv", conv_infer, conv_reference, conv_make_fast, false, conv_interval};
 
 }  // namespace
 

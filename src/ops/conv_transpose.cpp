@@ -5,6 +5,7 @@
 
 #include "ops/conv_common.hpp"
 #include "ops/dnnl_util.hpp"
+#include "ops/interval.hpp"
 #include "ops/registry.hpp"
 #include "ops/window.hpp"
 
@@ -236,7 +237,14 @@ std::unique_ptr<Kernel> deconv_make_fast(const PrepareContext& ctx) {
   }
 }
 
-const OpDef kConvTranspose{"ConvTranspose", deconv_infer, deconv_reference, deconv_make_fast};
+// Interval rule: linear in X (and in W), B exact: as Conv.
+void deconv_interval(const IntervalContext& ctx) {
+  const int factors[] = {0, 1};
+  multilinear(ctx, factors, 2);
+}
+
+const OpDef kConvTranspose{"ConvTranspose",  deconv_infer, deconv_reference,
+                           deconv_make_fast, false,        deconv_interval};
 
 }  // namespace
 

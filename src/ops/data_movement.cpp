@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include "ops/interval.hpp"
 #include "ops/movement_util.hpp"
 #include "ops/registry.hpp"
 
@@ -403,12 +404,14 @@ void tile_ref(const KernelContext& ctx) {
               dtype_size(x.dtype));
 }
 
-const OpDef kConcat{"Concat", concat_infer, concat_ref};
-const OpDef kSplit{"Split", split_infer, split_ref};
-const OpDef kSlice{"Slice", slice_infer, slice_ref};
-const OpDef kGather{"Gather", gather_infer, gather_ref};
-const OpDef kExpand{"Expand", expand_infer, expand_ref};
-const OpDef kTile{"Tile", tile_infer, tile_ref};
+// Interval rules: pure data movement, bounds move with the data (index,
+// shape and axis inputs must be exact).
+const OpDef kConcat{"Concat", concat_infer, concat_ref, nullptr, false, interval_copy};
+const OpDef kSplit{"Split", split_infer, split_ref, nullptr, false, interval_copy};
+const OpDef kSlice{"Slice", slice_infer, slice_ref, nullptr, false, interval_copy};
+const OpDef kGather{"Gather", gather_infer, gather_ref, nullptr, false, interval_copy};
+const OpDef kExpand{"Expand", expand_infer, expand_ref, nullptr, false, interval_copy};
+const OpDef kTile{"Tile", tile_infer, tile_ref, nullptr, false, interval_copy};
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 // fast kernel). Registered by register_data_movement_ops.
 #include <array>
 
+#include "ops/interval.hpp"
 #include "ops/movement_util.hpp"
 #include "ops/registry.hpp"
 
@@ -64,8 +65,9 @@ std::unique_ptr<Kernel> fast(const PrepareContext& ctx) {
   return mv::make_permute_kernel(ctx, re.shape, re.perm);
 }
 
-const OpDef kDepthToSpace{"DepthToSpace", infer, reference, fast};
-const OpDef kSpaceToDepth{"SpaceToDepth", infer, reference, fast};
+// Interval rules: permutations of the data.
+const OpDef kDepthToSpace{"DepthToSpace", infer, reference, fast, false, interval_copy};
+const OpDef kSpaceToDepth{"SpaceToDepth", infer, reference, fast, false, interval_copy};
 
 }  // namespace
 

@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "ops/dnnl_util.hpp"
+#include "ops/interval.hpp"
 #include "ops/registry.hpp"
 
 namespace save {
@@ -331,7 +332,16 @@ std::unique_ptr<Kernel> einsum_make_fast(const PrepareContext& pc) {
   }
 }
 
-const OpDef kEinsum{"Einsum", einsum_infer, einsum_reference, einsum_make_fast};
+// Interval rule: an einsum is multilinear in its operands (at most two
+// variable ones are handled).
+void einsum_interval(const IntervalContext& ctx) {
+  std::vector<int> factors;
+  for (size_t i = 0; i < ctx.num_inputs(); ++i) factors.push_back(static_cast<int>(i));
+  multilinear(ctx, factors, -1);
+}
+
+const OpDef kEinsum{"Einsum",         einsum_infer, einsum_reference,
+                    einsum_make_fast, false,        einsum_interval};
 
 }  // namespace
 

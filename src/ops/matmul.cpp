@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "ops/dnnl_util.hpp"
+#include "ops/interval.hpp"
 #include "ops/registry.hpp"
 
 namespace save {
@@ -398,8 +399,21 @@ std::unique_ptr<Kernel> gemm_make_fast(const PrepareContext& pc) {
   return build_matmul(s, pc);
 }
 
-const OpDef kMatMul{"MatMul", matmul_infer, matmul_reference, matmul_make_fast};
-const OpDef kGemm{"Gemm", gemm_infer, gemm_reference, gemm_make_fast};
+// Interval rules: bilinear products. One exact operand: the W+/W- split
+// (center/radius form); both variable (attention): Rump's midpoint-radius
+// product. Gemm's C must be exact; alpha's sign is absorbed by |radius|.
+void matmul_interval(const IntervalContext& ctx) {
+  const int factors[] = {0, 1};
+  multilinear(ctx, factors, -1);
+}
+void gemm_interval(const IntervalContext& ctx) {
+  const int factors[] = {0, 1};
+  multilinear(ctx, factors, 2);
+}
+
+const OpDef kMatMul{"MatMul",         matmul_infer, matmul_reference,
+                    matmul_make_fast, false,        matmul_interval};
+const OpDef kGemm{"Gemm", gemm_infer, gemm_reference, gemm_make_fast, false, gemm_interval};
 
 }  // namespace
 

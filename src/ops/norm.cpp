@@ -11,6 +11,7 @@
 #include <dnnl.hpp>
 
 #include "ops/dnnl_util.hpp"
+#include "ops/interval.hpp"
 #include "ops/registry.hpp"
 
 namespace save {
@@ -525,11 +526,104 @@ std::unique_ptr<Kernel> ln_make_fast(const PrepareContext& ctx) {
   }
 }
 
-const OpDef kBatchNorm{"BatchNormalization", bn_infer, bn_reference, bn_make_fast};
+// ---- interval rules ----
+
+// BatchNormalization (inference): per channel y = a x + b with exact
+// statistics, so the sign of a picks which end of x gives which end of y.
+void bn_interval(const IntervalContext& ctx) {
+  if (bn_training(ctx.attrs(), ctx.opset) || !ctx.known(0) || ctx.lo[0].dtype != DType::kF32)
+    return ctx.decline();
+  for (size_t i = 1; i <= 4; ++i)
+    if (!ctx.exact(i)) return ctx.decline();
+  const NCS d = ncs(ctx.lo[0].shape);
+  const double eps = ctx.attrs().get_float("epsilon", 1e-5f);
+  const float* lo = ctx.lo[0].ptr<const float>();
+  const float* hi = ctx.hi[0].ptr<const float>();
+  float* yl = ctx.out_lo[0].ptr<float>();
+  float* yh = ctx.out_hi[0].ptr<float>();
+  auto param = [&](size_t i, int64_t c) { return double(ctx.lo[i].ptr<const float>()[c]); };
+  for (int64_t c = 0; c < d.c; ++c) {
+    const double a = param(1, c) / std::sqrt(param(4, c) + eps);
+    const double b = param(2, c) - param(3, c) * a;
+    for (int64_t n = 0; n < d.n; ++n)
+      for (int64_t i = 0; i < d.s; ++i) {
+        const int64_t e = (n * d.c + c) * d.s + i;
+        const double l = a * lo[e] + b, h = a * hi[e] + b;
+        yl[e] = static_cast<float>(a >= 0 ? l : h);
+        yh[e] = static_cast<float>(a >= 0 ? h : l);
+      }
+  }
+  for (size_t i = 1; i < ctx.out_lo.size(); ++i) ctx.out_known[i] = 0;
+}
+
+// LayerNormalization: z_i = d_i / s with d_i = x_i - mean (linear in x:
+// bounded exactly over the box) and s = sqrt(var + eps), var bounded by the
+// squares of the d bounds. Independently of the input bounds |z_i| <=
+// sqrt(n - 1) (max |d_i|^2 <= (n - 1) var). Then scale and bias, exact, as
+// an affine map whose sign picks the ends.
+void ln_interval(const IntervalContext& ctx) {
+  if (!ctx.known(0) || ctx.lo[0].dtype != DType::kF32 || !ctx.exact(1) ||
+      (ctx.has_input(2) && !ctx.exact(2)))
+    return ctx.decline();
+  const TensorView& xv = ctx.lo[0];
+  const int64_t axis = ln_axis(ctx.attrs(), xv.rank(), ctx.node);
+  std::span<const int64_t> norm = xv.shape.subspan(static_cast<size_t>(axis));
+  const int64_t len = shape_numel(norm);
+  if (len == 0) return ctx.decline();
+  const int64_t rows = xv.numel() / len;
+  const float* scale = ctx.lo[1].ptr<const float>();
+  const float* bias = ctx.has_input(2) ? ctx.lo[2].ptr<const float>() : nullptr;
+  const auto soff = broadcast_offsets(ctx.lo[1].shape, norm);
+  const auto boff = bias ? broadcast_offsets(ctx.lo[2].shape, norm) : std::vector<int64_t>{};
+  const double eps = ctx.attrs().get_float("epsilon", 1e-5f);
+  const double n = static_cast<double>(len);
+  const double zmax = std::sqrt(n - 1);
+  const float* lo = ctx.lo[0].ptr<const float>();
+  const float* hi = ctx.hi[0].ptr<const float>();
+  float* yl = ctx.out_lo[0].ptr<float>();
+  float* yh = ctx.out_hi[0].ptr<float>();
+  std::vector<double> dl(static_cast<size_t>(len)), dh(static_cast<size_t>(len));
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* l = lo + r * len;
+    const float* h = hi + r * len;
+    double sl = 0, sh = 0;
+    for (int64_t i = 0; i < len; ++i) {
+      sl += l[i];
+      sh += h[i];
+    }
+    double var_lo = 0, var_hi = 0;
+    for (int64_t i = 0; i < len; ++i) {
+      const size_t u = static_cast<size_t>(i);
+      // d_i = x_i (1 - 1/n) - (sum of the others) / n.
+      dl[u] = l[i] * (1 - 1 / n) - (sh - h[i]) / n;
+      dh[u] = h[i] * (1 - 1 / n) - (sl - l[i]) / n;
+      const double a2 = dl[u] * dl[u], b2 = dh[u] * dh[u];
+      var_hi += std::max(a2, b2);
+      if (dl[u] > 0 || dh[u] < 0) var_lo += std::min(a2, b2);
+    }
+    const double s_lo = std::sqrt(var_lo / n + eps), s_hi = std::sqrt(var_hi / n + eps);
+    for (int64_t i = 0; i < len; ++i) {
+      const size_t u = static_cast<size_t>(i);
+      double zl = dl[u] >= 0 ? dl[u] / s_hi : dl[u] / s_lo;
+      double zh = dh[u] >= 0 ? dh[u] / s_lo : dh[u] / s_hi;
+      if (!(zl >= -zmax)) zl = -zmax;  // also NaN (unbounded inputs)
+      if (!(zh <= zmax)) zh = zmax;
+      const double g = scale[soff[u]], b = bias ? double(bias[boff[u]]) : 0.0;
+      const double a1 = zl * g + b, a2 = zh * g + b;
+      yl[r * len + i] = static_cast<float>(std::min(a1, a2));
+      yh[r * len + i] = static_cast<float>(std::max(a1, a2));
+    }
+  }
+  for (size_t i = 1; i < ctx.out_lo.size(); ++i) ctx.out_known[i] = 0;
+}
+
+const OpDef kBatchNorm{"BatchNormalization", bn_infer, bn_reference,
+                       bn_make_fast,         false,    bn_interval};
 const OpDef kInstanceNorm{"InstanceNormalization", instnorm_infer, instnorm_reference,
                           instnorm_make_fast};
 const OpDef kGroupNorm{"GroupNormalization", groupnorm_infer, groupnorm_reference};
-const OpDef kLayerNorm{"LayerNormalization", ln_infer, ln_reference, ln_make_fast};
+const OpDef kLayerNorm{"LayerNormalization", ln_infer, ln_reference,
+                       ln_make_fast,         false,    ln_interval};
 
 }  // namespace
 

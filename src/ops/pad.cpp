@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "ops/interval.hpp"
 #include "ops/movement_util.hpp"
 #include "ops/registry.hpp"
 
@@ -207,8 +208,10 @@ void trilu_ref(const KernelContext& ctx) {
   }
 }
 
-const OpDef kPad{"Pad", pad_infer, pad_ref};
-const OpDef kTrilu{"Trilu", trilu_infer, trilu_ref};
+// Interval rules: copies (Pad's constant value is copied too, so its bounds
+// join the output's; pads/axes/k must be exact).
+const OpDef kPad{"Pad", pad_infer, pad_ref, nullptr, false, interval_copy};
+const OpDef kTrilu{"Trilu", trilu_infer, trilu_ref, nullptr, false, interval_copy};
 
 }  // namespace
 

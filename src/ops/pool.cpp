@@ -15,6 +15,7 @@
 
 #include "ops/conv_common.hpp"
 #include "ops/dnnl_util.hpp"
+#include "ops/interval.hpp"
 #include "ops/registry.hpp"
 #include "ops/window.hpp"
 
@@ -331,12 +332,18 @@ std::unique_ptr<Kernel> lrn_make_fast(const PrepareContext& ctx) {
   }
 }
 
-const OpDef kAveragePool{"AveragePool", pool_infer, pool_reference, pool_make_fast};
-const OpDef kMaxPool{"MaxPool", pool_infer, pool_reference, pool_make_fast};
-const OpDef kGlobalAveragePool{"GlobalAveragePool", global_pool_infer, global_pool_reference,
-                               global_pool_make_fast};
-const OpDef kGlobalMaxPool{"GlobalMaxPool", global_pool_infer, global_pool_reference,
-                           global_pool_make_fast};
+// Interval rules: averages (non-negative weights) and maxima are
+// non-decreasing in every element; a max only selects (no rounding). The
+// indices output of MaxPool is not monotone: the rule leaves it unknown.
+const OpDef kAveragePool{"AveragePool",  pool_infer, pool_reference,
+                         pool_make_fast, false,      interval_monotone};
+const OpDef kMaxPool{"MaxPool", pool_infer, pool_reference, pool_make_fast, false, interval_copy};
+const OpDef kGlobalAveragePool{
+    "GlobalAveragePool", global_pool_infer, global_pool_reference, global_pool_make_fast, false,
+    interval_monotone};
+const OpDef kGlobalMaxPool{
+    "GlobalMaxPool", global_pool_infer, global_pool_reference, global_pool_make_fast,
+    false,           interval_copy};
 const OpDef kLRN{"LRN", lrn_infer, lrn_reference, lrn_make_fast};
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "ops/dnnl_util.hpp"
+#include "ops/interval.hpp"
 #include "ops/registry.hpp"
 
 namespace save {
@@ -236,18 +237,21 @@ std::unique_ptr<Kernel> reduce_make_fast(const PrepareContext& pc) {
   }
 }
 
-#define SAVE_REDUCE_OP(var, name, kind) \
-  const OpDef var{name, reduce_infer, reduce_reference<kind>, reduce_make_fast<kind>};
-SAVE_REDUCE_OP(kReduceMax, "ReduceMax", RK::kMax)
-SAVE_REDUCE_OP(kReduceMin, "ReduceMin", RK::kMin)
-SAVE_REDUCE_OP(kReduceMean, "ReduceMean", RK::kMean)
-SAVE_REDUCE_OP(kReduceSum, "ReduceSum", RK::kSum)
-SAVE_REDUCE_OP(kReduceProd, "ReduceProd", RK::kProd)
-SAVE_REDUCE_OP(kReduceSumSquare, "ReduceSumSquare", RK::kSumSquare)
-SAVE_REDUCE_OP(kReduceL1, "ReduceL1", RK::kL1)
-SAVE_REDUCE_OP(kReduceL2, "ReduceL2", RK::kL2)
-SAVE_REDUCE_OP(kReduceLogSum, "ReduceLogSum", RK::kLogSum)
-SAVE_REDUCE_OP(kReduceLogSumExp, "ReduceLogSumExp", RK::kLogSumExp)
+// Interval rules: Max/Min select, Mean/Sum/LogSum/LogSumExp are
+// non-decreasing in every element; Prod, SumSquare, L1, L2 are not monotone
+// (left unbounded).
+#define SAVE_REDUCE_OP(var, name, kind, rule) \
+  const OpDef var{name, reduce_infer, reduce_reference<kind>, reduce_make_fast<kind>, false, rule};
+SAVE_REDUCE_OP(kReduceMax, "ReduceMax", RK::kMax, interval_copy)
+SAVE_REDUCE_OP(kReduceMin, "ReduceMin", RK::kMin, interval_copy)
+SAVE_REDUCE_OP(kReduceMean, "ReduceMean", RK::kMean, interval_monotone)
+SAVE_REDUCE_OP(kReduceSum, "ReduceSum", RK::kSum, interval_monotone)
+SAVE_REDUCE_OP(kReduceProd, "ReduceProd", RK::kProd, nullptr)
+SAVE_REDUCE_OP(kReduceSumSquare, "ReduceSumSquare", RK::kSumSquare, nullptr)
+SAVE_REDUCE_OP(kReduceL1, "ReduceL1", RK::kL1, nullptr)
+SAVE_REDUCE_OP(kReduceL2, "ReduceL2", RK::kL2, nullptr)
+SAVE_REDUCE_OP(kReduceLogSum, "ReduceLogSum", RK::kLogSum, interval_monotone)
+SAVE_REDUCE_OP(kReduceLogSumExp, "ReduceLogSumExp", RK::kLogSumExp, interval_monotone)
 #undef SAVE_REDUCE_OP
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <numeric>
 #include <type_traits>
 
+#include "ops/interval.hpp"
 #include "ops/registry.hpp"
 
 namespace save {
@@ -197,8 +198,10 @@ void topk_reference(const KernelContext& ctx) {
 
 const OpDef kArgMax{"ArgMax", arg_infer, arg_reference<true>};
 const OpDef kArgMin{"ArgMin", arg_infer, arg_reference<false>};
-const OpDef kCumSum{"CumSum", cumsum_infer, cumsum_reference};
-const OpDef kTopK{"TopK", topk_infer, topk_reference};
+// Interval rules: running sums are non-decreasing in every element; so are
+// order statistics (TopK's values; its indices are left unknown).
+const OpDef kCumSum{"CumSum", cumsum_infer, cumsum_reference, nullptr, false, interval_monotone};
+const OpDef kTopK{"TopK", topk_infer, topk_reference, nullptr, false, interval_copy};
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "ops/interval.hpp"
 #include "ops/movement_util.hpp"
 #include "ops/registry.hpp"
 
@@ -329,8 +330,18 @@ void resize_ref(const KernelContext& ctx) {
   });
 }
 
-const OpDef kResize{"Resize", resize_infer, resize_ref};
-const OpDef kUpsample{"Upsample", resize_infer, resize_ref};
+// Interval rule: nearest copies and linear interpolation (non-negative
+// weights) are non-decreasing in X; roi/scales/sizes must be exact. Cubic
+// weights go negative: not monotone, left unbounded.
+void resize_interval(const IntervalContext& ctx) {
+  std::string mode = ctx.attrs().get_string("mode", "nearest");
+  if (mode == "cubic") return ctx.decline();
+  const int8_t signs[] = {1, 0, 0, 0};
+  monotone(ctx, signs);
+}
+
+const OpDef kResize{"Resize", resize_infer, resize_ref, nullptr, false, resize_interval};
+const OpDef kUpsample{"Upsample", resize_infer, resize_ref, nullptr, false, resize_interval};
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 #include <numeric>
 #include <type_traits>
 
+#include "ops/interval.hpp"
 #include "ops/movement_util.hpp"
 #include "ops/registry.hpp"
 
@@ -292,11 +293,15 @@ void range_ref(const KernelContext& ctx) {
 }
 
 const OpDef kShape{"Shape", shape_infer, shape_ref, nullptr, true};
-const OpDef kReshape{"Reshape", reshape_infer, copy_bytes};
-const OpDef kFlatten{"Flatten", flatten_infer, copy_bytes};
-const OpDef kSqueeze{"Squeeze", squeeze_infer, copy_bytes};
-const OpDef kUnsqueeze{"Unsqueeze", unsqueeze_infer, copy_bytes};
-const OpDef kTranspose{"Transpose", transpose_infer, transpose_ref, transpose_fast};
+// Interval rules: the data is only moved; bounds move with it. Constant,
+// ConstantOfShape and Range have only exact inputs (the analysis computes
+// them exactly without a rule).
+const OpDef kReshape{"Reshape", reshape_infer, copy_bytes, nullptr, false, interval_copy};
+const OpDef kFlatten{"Flatten", flatten_infer, copy_bytes, nullptr, false, interval_copy};
+const OpDef kSqueeze{"Squeeze", squeeze_infer, copy_bytes, nullptr, false, interval_copy};
+const OpDef kUnsqueeze{"Unsqueeze", unsqueeze_infer, copy_bytes, nullptr, false, interval_copy};
+const OpDef kTranspose{"Transpose",    transpose_infer, transpose_ref,
+                       transpose_fast, false,           interval_copy};
 const OpDef kConstant{"Constant", constant_infer, constant_ref};
 const OpDef kConstantOfShape{"ConstantOfShape", constant_of_shape_infer, constant_of_shape_ref};
 const OpDef kRange{"Range", range_infer, range_ref};

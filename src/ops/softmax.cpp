@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "ops/dnnl_util.hpp"
+#include "ops/interval.hpp"
 #include "ops/registry.hpp"
 
 namespace save {
@@ -114,9 +115,72 @@ std::unique_ptr<Kernel> softmax_make_fast(const PrepareContext& pc) {
   }
 }
 
-const OpDef kSoftmax{"Softmax", softmax_infer, softmax_reference<false>, softmax_make_fast<false>};
-const OpDef kLogSoftmax{"LogSoftmax", softmax_infer, softmax_reference<true>,
-                        softmax_make_fast<true>};
+// Interval rule. softmax_i = 1 / (1 + sum_{j != i} e^{x_j - x_i}) grows with
+// x_i and shrinks with every other x_j, so over a box
+//   lo_i = 1 / (1 + sum_{j != i} e^{hi_j - lo_i}),
+//   hi_i = 1 / (1 + sum_{j != i} e^{lo_j - hi_i});
+// log_softmax_i = -log(1 + sum_{j != i} e^{x_j - x_i}) likewise. The
+// leave-one-out sums come from prefix/suffix sums scaled by the row max (no
+// cancellation, no overflow).
+template <bool kLog>
+void softmax_interval(const IntervalContext& ctx) {
+  if (!ctx.known(0) || ctx.lo[0].dtype != DType::kF32) return ctx.decline();
+  const SoftmaxView v = softmax_view(ctx.lo[0].shape, ctx.node, ctx.opset);
+  const float* lo = ctx.lo[0].ptr<const float>();
+  const float* hi = ctx.hi[0].ptr<const float>();
+  float* out_lo = ctx.out_lo[0].ptr<float>();
+  float* out_hi = ctx.out_hi[0].ptr<float>();
+  const auto n = static_cast<size_t>(v.n);
+  std::vector<double> pre(n + 1), suf(n + 1), log_others_hi(n), log_others_lo(n);
+  // log(sum_{j != i} e^{x_j}) for every i.
+  auto leave_one_out = [&](const float* x, int64_t base, std::vector<double>& out) {
+    double m = -std::numeric_limits<double>::infinity();
+    for (size_t j = 0; j < n; ++j) m = std::max(m, static_cast<double>(x[base + j * v.inner]));
+    pre[0] = 0;
+    for (size_t j = 0; j < n; ++j)
+      pre[j + 1] = pre[j] + std::exp(static_cast<double>(x[base + j * v.inner]) - m);
+    suf[n] = 0;
+    for (size_t j = n; j-- > 0;)
+      suf[j] = suf[j + 1] + std::exp(static_cast<double>(x[base + j * v.inner]) - m);
+    for (size_t i = 0; i < n; ++i) out[i] = std::log(pre[i] + suf[i + 1]) + m;
+  };
+  for (int64_t o = 0; o < v.outer; ++o) {
+    for (int64_t in = 0; in < v.inner; ++in) {
+      const int64_t base = o * v.n * v.inner + in;
+      bool finite = true;
+      for (size_t j = 0; j < n; ++j)
+        finite &= std::isfinite(lo[base + j * v.inner]) && std::isfinite(hi[base + j * v.inner]);
+      for (size_t i = 0; i < n; ++i) {
+        const int64_t e = base + static_cast<int64_t>(i) * v.inner;
+        // Unbounded inputs: only the range of the function itself.
+        out_lo[e] = kLog ? -std::numeric_limits<float>::infinity() : 0.f;
+        out_hi[e] = kLog ? 0.f : 1.f;
+      }
+      if (!finite) continue;
+      leave_one_out(hi, base, log_others_hi);
+      leave_one_out(lo, base, log_others_lo);
+      for (size_t i = 0; i < n; ++i) {
+        const int64_t e = base + static_cast<int64_t>(i) * v.inner;
+        const double t_lo = log_others_hi[i] - lo[e];  // n == 1: -inf, softmax exactly 1
+        const double t_hi = log_others_lo[i] - hi[e];
+        if (kLog) {
+          out_lo[e] = static_cast<float>(-std::log1p(std::exp(t_lo)));
+          out_hi[e] = static_cast<float>(-std::log1p(std::exp(t_hi)));
+        } else {
+          out_lo[e] = static_cast<float>(1.0 / (1.0 + std::exp(t_lo)));
+          out_hi[e] = static_cast<float>(1.0 / (1.0 + std::exp(t_hi)));
+        }
+      }
+    }
+  }
+}
+
+const OpDef kSoftmax{
+    "Softmax", softmax_infer,          softmax_reference<false>, softmax_make_fast<false>,
+    false,     softmax_interval<false>};
+const OpDef kLogSoftmax{
+    "LogSoftmax", softmax_infer,         softmax_reference<true>, softmax_make_fast<true>,
+    false,        softmax_interval<true>};
 
 }  // namespace
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ops/dnnl_util.hpp"
+#include "ops/interval.hpp"
 #include "ops/registry.hpp"
 
 namespace save {
@@ -389,9 +390,34 @@ std::unique_ptr<Kernel> make_fast_unary(const PrepareContext& pc) {
   return nullptr;
 }
 
+// Interval rule: every op here is monotone on each side of one turning
+// point (0 for most, where it is harmless for the monotone ones; Gelu's
+// minimum near -0.7518; HardSwish's at -1.5), so its extremes over [lo, hi]
+// are at lo, hi or the clamped turning point.
+template <U K>
+void interval_unary(const IntervalContext& ctx) {
+  if constexpr (K == U::kGelu) {
+    // The minimum of both Gelu forms lies within 1e-3 of -0.7518, where the
+    // curve is flat (f'' ~ 0.9): 1e-5 slack covers the offset.
+    pivot_rule(ctx, -0.7518, 1e-5);
+  } else if constexpr (K == U::kHardSwish) {
+    pivot_rule(ctx, -1.5);
+  } else if constexpr (K == U::kLog) {
+    // oneDNN's log errs by up to 3.6e-6 absolutely (measured on [0.05, 4],
+    // worst near x = 1 where the result is ~0): relative margins miss it.
+    pivot_rule(ctx, 0.0);
+    widen_abs(ctx, 1e-5);
+  } else {
+    // Abs, Neg and Relu only move the sign or select: no rounding.
+    if constexpr (K == U::kAbs || K == U::kNeg || K == U::kRelu) *ctx.exact_arith = true;
+    pivot_rule(ctx, 0.0);
+  }
+}
+
 template <U K>
 constexpr OpDef unary_def(const char* name) {
-  return OpDef{name, &infer_unary<K>, &reference_unary<K>, &make_fast_unary<K>};
+  return OpDef{name,  &infer_unary<K>,   &reference_unary<K>, &make_fast_unary<K>,
+               false, &interval_unary<K>};
 }
 
 const OpDef kAbs = unary_def<U::kAbs>("Abs");
@@ -514,7 +540,8 @@ std::unique_ptr<Kernel> make_fast_clip(const PrepareContext& pc) {
   return std::make_unique<ClipKernel>(pc, n);
 }
 
-const OpDef kClip{"Clip", &infer_clip, &reference_clip, &make_fast_clip};
+// Clip is non-decreasing in x, min and max alike.
+const OpDef kClip{"Clip", &infer_clip, &reference_clip, &make_fast_clip, false, &interval_monotone};
 
 }  // namespace
 

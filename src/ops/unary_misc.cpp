@@ -7,6 +7,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "ops/interval.hpp"
 #include "ops/registry.hpp"
 
 namespace save {
@@ -137,11 +138,18 @@ void reference_dropout(const KernelContext& ctx) {
   });
 }
 
-const OpDef kCast{"Cast", &infer_cast, &reference_cast};
-const OpDef kCastLike{"CastLike", &infer_cast_like, &reference_cast};
+// Conversions are non-decreasing except to bool (v != 0).
+void interval_cast(const IntervalContext& ctx) {
+  if (ctx.out_lo[0].dtype == DType::kBool) return ctx.decline();
+  monotone(ctx, {});
+}
+
+const OpDef kCast{"Cast", &infer_cast, &reference_cast, nullptr, false, &interval_cast};
+const OpDef kCastLike{"CastLike", &infer_cast_like, &reference_cast, nullptr,
+                      false,      &interval_cast};
 const OpDef kNot{"Not", &infer_not, &reference_not};
-const OpDef kIdentity{"Identity", &infer_identity, &reference_copy};
-const OpDef kDropout{"Dropout", &infer_dropout, &reference_dropout};
+const OpDef kIdentity{"Identity", &infer_identity, &reference_copy, nullptr, false, &interval_copy};
+const OpDef kDropout{"Dropout", &infer_dropout, &reference_dropout, nullptr, false, &interval_copy};
 
 }  // namespace
 

@@ -1,0 +1,71 @@
+// Range analysis (SAVE "Selection", phase one): sound per-element bounds of
+// every value the model computes or stores, propagated from a constraint on
+// the inputs through each op's interval rule (ops/interval.hpp).
+//
+// Bounds are per element for one sample: the model is planned at batch 1
+// and every value gets lo/hi tensors of its batch-1 shape (per-element
+// bounds subsume per-channel ones; the summary gives per-channel ranges).
+// Constants are exact (their golden copy). The result is a side table
+// indexed by ValueId: tensors never carry bounds.
+//
+// Refinement by splitting the input range into sub-ranges (SAVE used 1,000)
+// is not done here: with per-element bounds a split is sound only if the
+// pieces together cover every input the constraint allows, i.e. a product
+// over input elements, which does not compose for whole models. It belongs
+// to bit attribution (part 4), applied along elementwise chains where a
+// per-element split is exact.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "exec/session.hpp"
+#include "ops/interval.hpp"
+
+namespace save {
+
+struct InputRange {
+  std::string name;
+  double lo = 0, hi = 1;
+  bool defaulted = false;  // not given on the command line: the default
+  bool bounded = true;     // false for non-float inputs (indices): unknown
+};
+
+struct RangeOptions {
+  IntervalOptions interval;
+  // --input-range NAME=LO:HI, by input name.
+  std::map<std::string, std::pair<double, double>> input_ranges;
+  // Float inputs without an explicit range are taken as images in [0, 1].
+  double default_lo = 0, default_hi = 1;
+};
+
+// Per value: overall and per-channel (axis 1, rank >= 2) range of the bounds.
+struct ValueSummary {
+  bool present = false;  // the batch-1 plan materialises this value
+  bool bounded = false;  // every element has finite bounds
+  bool constant = false;
+  double min_lo = 0, max_hi = 0;
+  std::vector<float> channel_lo, channel_hi;
+};
+
+struct RangeAnalysis {
+  std::vector<Bounds> bounds;  // by ValueId; Bounds{} where not present
+  std::vector<ValueSummary> summary;
+  std::vector<InputRange> inputs;
+  std::vector<uint8_t> has_rule;  // by step of the batch-1 plan: op had a rule (or all exact)
+  double seconds = 0;             // wall time of the analysis (planning included)
+  Plan* plan = nullptr;           // the session's batch-1 plan the bounds refer to
+};
+
+// Parses "NAME=LO:HI"; throws Error on malformed text or LO > HI.
+std::pair<std::string, std::pair<double, double>> parse_input_range(const std::string& text);
+
+// The dummy batch-1 inputs the analysis plans with (declared shapes, unknown
+// dims 1, zeros).
+std::vector<Tensor> batch1_inputs(const Graph& graph);
+
+RangeAnalysis analyze_ranges(Session& session, const RangeOptions& opts = {});
+
+}  // namespace save
