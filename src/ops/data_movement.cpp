@@ -186,6 +186,9 @@ std::vector<SliceAxis> slice_plan(const Node& n, std::span<const int64_t> shape,
       e = std::clamp<int64_t>(e, -1, dim - 1);
       count = s > e ? (s - e - 1) / -step + 1 : 0;
     }
+    // With at most one element taken the step is irrelevant; normalising it
+    // keeps the copy loop's byte strides from overflowing on huge steps.
+    if (count <= 1) step = 1;
     plan[static_cast<size_t>(a)] = {s, step, count};
   }
   return plan;
