@@ -142,6 +142,7 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
     std::vector<std::string> tensors;
     bool all_weights = false, json = false, verify = false;
     int64_t sample = 0, batch = 64;
+    std::vector<int64_t> elements;
     uint64_t seed = 0;
     int threads = 0;
   };
@@ -151,6 +152,8 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
   c->add_option("--tensor", args->tensors, "Weight to sweep (repeatable)");
   c->add_flag("--all-weights", args->all_weights, "Sweep every float32 weight a step reads");
   c->add_option("--sample", args->sample, "Sweep N (element, bit) pairs drawn uniformly");
+  c->add_option("--element", args->elements,
+                "Only this element of each --tensor (repeatable): with --bits, a targeted flip");
   c->add_option("--bits", args->bits, "Bit positions, e.g. 0-31 or 23-30,31")
       ->capture_default_str();
   c->add_option("--data", args->data, "'fashion-mnist' (test set) or a .npy file (N x ...)")
@@ -180,6 +183,7 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
     opts.all_weights = args->all_weights;
     opts.bit_positions = parse_bit_positions(args->bits);
     opts.sample = args->sample;
+    opts.elements = args->elements;
     opts.seed = args->seed;
     opts.verify = args->verify;
     Sweep sw(session, {slice_rows(ds.images, 0, batch)}, opts);

@@ -117,6 +117,8 @@ std::vector<int> parse_bit_positions(const std::string& spec) {
 Sweep::Sweep(Session& session, std::vector<Tensor> inputs, SweepOptions opts)
     : session_(session), inputs_(std::move(inputs)), opts_(std::move(opts)) {
   SAVE_CHECK(opts_.all_weights || !opts_.tensors.empty(), "give --tensor NAME or --all-weights");
+  SAVE_CHECK(opts_.elements.empty() || opts_.sample == 0,
+             "choose either sampled bits or explicit elements, not both");
   bits_ = opts_.bit_positions;
   if (bits_.empty())
     for (int b = 0; b < 32; ++b) bits_.push_back(b);
@@ -339,6 +341,12 @@ SweepSummary Sweep::run(const Callback& on_bit) {
     };
     if (use_sample) {
       for (auto it = first; it != last; ++it) one(*it - base);
+    } else if (!opts_.elements.empty()) {
+      for (int64_t el : opts_.elements) {
+        SAVE_CHECK(el >= 0 && el < t.elements, "element {} is outside '{}' ({} elements)", el,
+                   t.name, t.elements);
+        for (uint64_t b = 0; b < nbits; ++b) one(static_cast<uint64_t>(el) * nbits + b);
+      }
     } else {
       for (uint64_t i = 0; i < count; ++i) one(i);
     }

@@ -30,6 +30,9 @@ struct SweepOptions {
   bool all_weights = false;          // every float32 constant a step reads
   std::vector<int> bit_positions;    // 0..31 within each float; empty: all 32
   int64_t sample = 0;                // > 0: this many (element, bit) pairs, uniform, no repeats
+  // Non-empty: only these elements of each selected tensor (targeted flips:
+  // one tensor, element and bit). Not combinable with `sample`.
+  std::vector<int64_t> elements;
   uint64_t seed = 0;
   // Also re-runs every flipped bit from step 0 and fails unless the outputs
   // are bit-identical to the partial re-run (slow; a self-check).

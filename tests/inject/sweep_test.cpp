@@ -121,6 +121,22 @@ TEST(Sweep, SignBitOfNonzeroWeightChangesOutputs) {
   }
 }
 
+// A targeted flip: one tensor, one element, one bit, matching the brute force.
+TEST(Sweep, TargetedElementAndBit) {
+  auto in = batch_inputs();
+  Session session(import_onnx_file(kModel));
+  SweepOptions o = with_bits(of({"w"}), "31");
+  o.elements = {4};
+  auto seen = sweep_all(session, in, o);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].effect.element, 4);
+  EXPECT_EQ(seen[0].effect.bit, 31);
+  Tensor want = brute_force("w", 4, 31, in)[0];
+  EXPECT_EQ(std::memcmp(want.data(), seen[0].output.data(), want.nbytes()), 0);
+  o.elements = {6};  // w has 6 elements
+  EXPECT_THROW(sweep_all(session, in, o), Error);
+}
+
 TEST(Sweep, LeavesWeightsBitIdenticalToGolden) {
   auto in = batch_inputs();
   Session session(import_onnx_file(kModel));
