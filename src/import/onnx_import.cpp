@@ -71,26 +71,6 @@ int64_t default_opset(const onnx::ModelProto& m) {
   return 0;
 }
 
-// Constant node attributes to a tensor (value, value_float, value_ints, ...).
-Tensor constant_node_value(const Node& n) {
-  const Attributes& a = n.attrs;
-  if (const Tensor* t = a.get_tensor("value")) return *t;
-  if (a.has("value_float")) return Tensor::scalar<float>(a.get_float("value_float", 0));
-  if (a.has("value_int")) return Tensor::scalar<int64_t>(a.get_int("value_int", 0));
-  if (a.has("value_floats")) {
-    auto v = a.get_floats("value_floats");
-    return Tensor::from<float>({static_cast<int64_t>(v.size())}, v);
-  }
-  if (a.has("value_ints")) {
-    auto v = a.get_ints("value_ints");
-    return Tensor::from<int64_t>({static_cast<int64_t>(v.size())}, v);
-  }
-  fail(
-      "node '{}' (Constant): no supported value attribute (sparse and string constants are not "
-      "supported)",
-      n.name);
-}
-
 Graph convert(const onnx::ModelProto& model, const std::string& label) {
   SAVE_CHECK(model.has_graph(), "'{}' holds no graph", label);
   const onnx::GraphProto& g = model.graph();

@@ -64,4 +64,9 @@ struct Graph {
   std::string describe(NodeId n) const;  // "node 'name' (Op)"
 };
 
+// The value a Constant node defines (value / value_float(s) / value_int(s)
+// attributes). Used by the importer, which turns Constant nodes into
+// constants, and by the Constant op itself. Throws Error naming the node.
+Tensor constant_node_value(const Node& n);
+
 }  // namespace save

@@ -190,32 +190,13 @@ std::unique_ptr<Kernel> transpose_fast(const PrepareContext& ctx) {
 }
 
 // ---- Constant ----
-Tensor constant_value(const Node& n) {
-  const Attributes& a = n.attrs;
-  if (const Tensor* t = a.get_tensor("value")) return *t;
-  if (a.has("value_float")) return Tensor::scalar<float>(a.get_float("value_float", 0.f));
-  if (a.has("value_int")) return Tensor::scalar<int64_t>(a.get_int("value_int", 0));
-  if (a.has("value_floats")) {
-    auto v = a.get_floats("value_floats");
-    return Tensor::from<float>({static_cast<int64_t>(v.size())}, v);
-  }
-  if (a.has("value_ints")) {
-    auto v = a.get_ints("value_ints");
-    return Tensor::from<int64_t>({static_cast<int64_t>(v.size())}, v);
-  }
-  fail(
-      "node '{}' ({}): needs one of the attributes value, value_float, value_floats, value_int, "
-      "value_ints (string and sparse constants are not supported)",
-      n.name, n.op);
-}
-
 void constant_infer(InferContext& ctx) {
-  Tensor t = constant_value(ctx.node);
+  Tensor t = constant_node_value(ctx.node);
   ctx.set_output(0, t.dtype(), t.shape());
 }
 
 void constant_ref(const KernelContext& ctx) {
-  Tensor t = constant_value(ctx.node);
+  Tensor t = constant_node_value(ctx.node);
   if (t.nbytes() > 0) std::memcpy(ctx.outputs[0].data, t.data(), t.nbytes());
 }
 
