@@ -11,38 +11,20 @@
 #include <random>
 
 #include "exec/single_node.hpp"
+#include "op_test_util.hpp"
 
 namespace save {
 namespace {
 
-Node make_node(const std::string& op, Attributes attrs = {}) {
-  Node n;
-  n.name = "n_" + op;
-  n.op = op;
-  n.attrs = std::move(attrs);
-  return n;
-}
-
-Tensor random_tensor(Shape shape, float lo, float hi, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  Tensor t(DType::kF32, std::move(shape));
-  for (int64_t i = 0; i < t.numel(); ++i) t.ptr<float>()[i] = dist(gen);
-  return t;
-}
+using test::expect_close;
+using test::make_node;
+using test::random_f32;
 
 Tensor floats(Shape shape, std::vector<float> v) {
   return Tensor::from<float>(std::move(shape), std::span<const float>(v));
 }
 Tensor ints(Shape shape, std::vector<int64_t> v) {
   return Tensor::from<int64_t>(std::move(shape), std::span<const int64_t>(v));
-}
-
-void expect_close(const Tensor& got, const Tensor& want, double rtol = 1e-5, double atol = 1e-6) {
-  ASSERT_EQ(got.dtype(), want.dtype());
-  ASSERT_EQ(got.shape(), want.shape());
-  auto g = got.to_double(), w = want.to_double();
-  for (size_t i = 0; i < g.size(); ++i) EXPECT_NEAR(g[i], w[i], atol + rtol * std::abs(w[i])) << i;
 }
 
 // Naive numpy broadcasting, one element at a time, in double: independent of
@@ -152,14 +134,15 @@ TEST(Binary, ReferenceMatchesNaiveBroadcast) {
     for (const ShapePair& p : kPairs) {
       SCOPED_TRACE(op + " " + shape_str(p.a) + " " + shape_str(p.b));
       // Small integers as floats so Equal sees equal values.
-      Tensor a = random_tensor(p.a, 1, 4, 1), b = random_tensor(p.b, 1, 4, 2);
+      Tensor a = random_f32(p.a, 1, 1, 4), b = random_f32(p.b, 2, 1, 4);
       for (Tensor* t : {&a, &b})
         for (int64_t i = 0; i < t->numel(); ++i)
           t->ptr<float>()[i] = std::round(t->ptr<float>()[i]);
       const bool cmp = op == "Equal" || op.find("Greater") == 0 || op.find("Less") == 0;
       Shape out = infer_single_node(make_node(op), {a, b})[0].shape;
       expect_close(run_ref(make_node(op), {a, b}),
-                   naive({a, b}, out, cmp ? DType::kBool : DType::kF32, formulas().at(op)));
+                   naive({a, b}, out, cmp ? DType::kBool : DType::kF32, formulas().at(op)), 1e-5,
+                   1e-6);
     }
   }
 }
@@ -171,7 +154,7 @@ TEST(Binary, LegacyAxisBroadcast) {
   Tensor a = floats({2, 3}, {1, 2, 3, 4, 5, 6});
   Tensor b = floats({2}, {10, 20});
   expect_close(run_ref(make_node("Add", legacy), {a, b}, 6),
-               floats({2, 3}, {11, 12, 13, 24, 25, 26}));
+               floats({2, 3}, {11, 12, 13, 24, 25, 26}), 1e-5, 1e-6);
 }
 
 TEST(Binary, IntegerArithmetic) {
@@ -189,14 +172,14 @@ TEST(Binary, IntegerArithmetic) {
 
 TEST(Binary, VariadicOneAndThreeInputs) {
   Tensor a = floats({3}, {3, 2, 1}), b = floats({3}, {1, 3, 4}), c = floats({3}, {2, 6, -2});
-  expect_close(run_ref(make_node("Max"), {a}), a);
-  expect_close(run_ref(make_node("Max"), {a, b, c}), floats({3}, {3, 6, 4}));
-  expect_close(run_ref(make_node("Min"), {a, b, c}), floats({3}, {1, 2, -2}));
-  expect_close(run_ref(make_node("Sum"), {a, b, c}), floats({3}, {6, 11, 3}));
-  expect_close(run_ref(make_node("Mean"), {a, b, c}), floats({3}, {2, 11.f / 3, 1}));
+  expect_close(run_ref(make_node("Max"), {a}), a, 1e-5, 1e-6);
+  expect_close(run_ref(make_node("Max"), {a, b, c}), floats({3}, {3, 6, 4}), 1e-5, 1e-6);
+  expect_close(run_ref(make_node("Min"), {a, b, c}), floats({3}, {1, 2, -2}), 1e-5, 1e-6);
+  expect_close(run_ref(make_node("Sum"), {a, b, c}), floats({3}, {6, 11, 3}), 1e-5, 1e-6);
+  expect_close(run_ref(make_node("Mean"), {a, b, c}), floats({3}, {2, 11.f / 3, 1}), 1e-5, 1e-6);
   // Broadcast where the first input is the small one.
   Tensor s = floats({1}, {10});
-  expect_close(run_ref(make_node("Sum"), {s, a}), floats({3}, {13, 12, 11}));
+  expect_close(run_ref(make_node("Sum"), {s, a}), floats({3}, {13, 12, 11}), 1e-5, 1e-6);
 }
 
 // ---- fast kernels ----
@@ -210,7 +193,7 @@ TEST(BinaryFast, MatchesReference) {
   for (const std::string op : {"Add", "Sub", "Mul", "Div", "Max", "Min", "Sum", "Mean"}) {
     for (const ShapePair& p : big) {
       SCOPED_TRACE(op + " " + shape_str(p.a) + " " + shape_str(p.b));
-      Tensor a = random_tensor(p.a, -2, 2, 3), b = random_tensor(p.b, 0.5f, 2, 4);
+      Tensor a = random_f32(p.a, 3, -2, 2), b = random_f32(p.b, 4, 0.5f, 2);
       auto fast = run_single_node(make_node(op), {a, b}, KernelChoice::kFast);
       // oneDNN only broadcasts its second source: Div with a broadcast first
       // operand has no fast form.
@@ -220,33 +203,35 @@ TEST(BinaryFast, MatchesReference) {
     }
   }
   // Three inputs.
-  Tensor a = random_tensor({256, 300}, -2, 2, 5), b = random_tensor({300}, -2, 2, 6),
-         c = random_tensor({256, 1}, -2, 2, 7);
+  Tensor a = random_f32({256, 300}, 5, -2, 2), b = random_f32({300}, 6, -2, 2),
+         c = random_f32({256, 1}, 7, -2, 2);
   for (const std::string op : {"Sum", "Mean", "Max", "Min"}) {
     SCOPED_TRACE(op);
     auto fast = run_single_node(make_node(op), {c, a, b}, KernelChoice::kFast);
     EXPECT_TRUE(fast.used_fast);
-    expect_close(fast.outputs[0], run_ref(make_node(op), {c, a, b}));
+    expect_close(fast.outputs[0], run_ref(make_node(op), {c, a, b}), 1e-5, 1e-6);
   }
 }
 
 TEST(BinaryFast, DeclinesWhenNoInputHasTheOutputShape) {
-  Tensor a = random_tensor({100, 1}, -1, 1, 8), b = random_tensor({1, 100}, -1, 1, 9);
+  Tensor a = random_f32({100, 1}, 8, -1, 1), b = random_f32({1, 100}, 9, -1, 1);
   auto fast = run_single_node(make_node("Add"), {a, b}, KernelChoice::kFast);
   EXPECT_FALSE(fast.used_fast);
-  expect_close(fast.outputs[0], naive({a, b}, {100, 100}, DType::kF32, formulas().at("Add")));
+  expect_close(fast.outputs[0], naive({a, b}, {100, 100}, DType::kF32, formulas().at("Add")), 1e-5,
+               1e-6);
 }
 
 // ---- Pow ----
 
 TEST(Pow, MixedTypes) {
   Tensor x = floats({3}, {1, 2, 3});
-  expect_close(run_ref(make_node("Pow"), {x, ints({3}, {4, 5, 6})}), floats({3}, {1, 32, 729}));
+  expect_close(run_ref(make_node("Pow"), {x, ints({3}, {4, 5, 6})}), floats({3}, {1, 32, 729}),
+               1e-5, 1e-6);
   std::vector<int32_t> e{2};
   expect_close(run_ref(make_node("Pow"), {x, Tensor::from<int32_t>({1}, e)}),
-               floats({3}, {1, 4, 9}));
+               floats({3}, {1, 4, 9}), 1e-5, 1e-6);
   expect_close(run_ref(make_node("Pow"), {x, Tensor::scalar(0.5f)}),
-               floats({3}, {1, std::sqrt(2.f), std::sqrt(3.f)}));
+               floats({3}, {1, std::sqrt(2.f), std::sqrt(3.f)}), 1e-5, 1e-6);
   EXPECT_EQ(run_ref(make_node("Pow"), {ints({3}, {2, -3, 5}), ints({3}, {10, 3, 0})}).to_int64(),
             (std::vector<int64_t>{1024, -27, 1}));
   // Int base, float exponent: output keeps the base's type.
@@ -257,21 +242,22 @@ TEST(Pow, MixedTypes) {
   Tensor base = floats({2, 3}, {1, 2, 3, 4, 5, 6});
   expect_close(run_ref(make_node("Pow"), {base, floats({3}, {1, 2, 3})}),
                naive({base, floats({3}, {1, 2, 3})}, {2, 3}, DType::kF32,
-                     [](auto& v) { return std::pow(v[0], v[1]); }));
+                     [](auto& v) { return std::pow(v[0], v[1]); }),
+               1e-5, 1e-6);
   EXPECT_THROW(
       infer_single_node(make_node("Pow"), {Tensor(DType::kF32, {2}), Tensor(DType::kF32, {3})}),
       Error);
 }
 
 TEST(Pow, FastScalarExponent) {
-  Tensor x = random_tensor({64, 128}, -3, 3, 10);
+  Tensor x = random_f32({64, 128}, 10, -3, 3);
   for (float e : {2.f, 3.f, 1.f, 0.f}) {
     SCOPED_TRACE(e);
     auto fast = run_single_node(make_node("Pow"), {x, Tensor::scalar(e)}, KernelChoice::kFast);
     EXPECT_TRUE(fast.used_fast);
     expect_close(fast.outputs[0], run_ref(make_node("Pow"), {x, Tensor::scalar(e)}), 1e-5, 1e-5);
   }
-  Tensor pos = random_tensor({64, 128}, 0.1f, 3, 11);
+  Tensor pos = random_f32({64, 128}, 11, 0.1f, 3);
   for (float e : {0.5f, -1.5f, 2.5f}) {
     SCOPED_TRACE(e);
     auto fast = run_single_node(make_node("Pow"), {pos, Tensor::scalar(e)}, KernelChoice::kFast);
@@ -285,13 +271,13 @@ TEST(Pow, FastScalarExponent) {
 TEST(PRelu, Reference) {
   Tensor x = floats({2, 3}, {-1, 2, -3, 4, -5, 6});
   expect_close(run_ref(make_node("PRelu"), {x, floats({3}, {0.1f, 0.2f, 0.3f})}),
-               floats({2, 3}, {-0.1f, 2, -0.9f, 4, -1, 6}));
+               floats({2, 3}, {-0.1f, 2, -0.9f, 4, -1, 6}), 1e-5, 1e-6);
   expect_close(run_ref(make_node("PRelu"), {x, floats({1}, {0.5f})}),
-               floats({2, 3}, {-0.5f, 2, -1.5f, 4, -2.5f, 6}));
+               floats({2, 3}, {-0.5f, 2, -1.5f, 4, -2.5f, 6}), 1e-5, 1e-6);
   // Old per-channel slope [C] for an [N, C, L] input.
   Tensor y = floats({1, 2, 3}, {-1, -2, -3, 4, -5, 6});
   expect_close(run_ref(make_node("PRelu"), {y, floats({2}, {0.1f, 10})}, 6),
-               floats({1, 2, 3}, {-0.1f, -0.2f, -0.3f, 4, -50, 6}));
+               floats({1, 2, 3}, {-0.1f, -0.2f, -0.3f, 4, -50, 6}), 1e-5, 1e-6);
   auto info = infer_single_node(make_node("PRelu"), {x, floats({3}, {1, 1, 1})});
   EXPECT_EQ(info[0].shape, (Shape{2, 3}));
   // The slope may not enlarge the input.
@@ -301,12 +287,12 @@ TEST(PRelu, Reference) {
 }
 
 TEST(PRelu, FastMatchesReference) {
-  Tensor x = random_tensor({4, 16, 20, 20}, -2, 2, 12);
+  Tensor x = random_f32({4, 16, 20, 20}, 12, -2, 2);
   for (Shape s : {Shape{16, 1, 1}, Shape{1}, Shape{20}, Shape{4, 16, 20, 20}}) {
     SCOPED_TRACE(shape_str(s));
-    Tensor slope = random_tensor(s, 0, 1, 13);
+    Tensor slope = random_f32(s, 13, 0, 1);
     auto fast = run_single_node(make_node("PRelu"), {x, slope}, KernelChoice::kFast);
-    expect_close(fast.outputs[0], run_ref(make_node("PRelu"), {x, slope}));
+    expect_close(fast.outputs[0], run_ref(make_node("PRelu"), {x, slope}), 1e-5, 1e-6);
     if (s.size() != 1 || s[0] == 1) {
       EXPECT_TRUE(fast.used_fast);
     }
@@ -323,7 +309,8 @@ TEST(Where, BroadcastsAllThree) {
   Tensor y = floats({}, {-1});
   auto info = infer_single_node(make_node("Where"), {c, x, y});
   EXPECT_EQ(info[0].shape, (Shape{2, 3}));
-  expect_close(run_ref(make_node("Where"), {c, x, y}), floats({2, 3}, {1, 2, 3, -1, -1, -1}));
+  expect_close(run_ref(make_node("Where"), {c, x, y}), floats({2, 3}, {1, 2, 3, -1, -1, -1}), 1e-5,
+               1e-6);
   auto r = run_ref(make_node("Where"), {c, ints({1}, {5}), ints({3}, {7, 8, 9})});
   EXPECT_EQ(r.to_int64(), (std::vector<int64_t>{5, 5, 5, 7, 8, 9}));
   EXPECT_THROW(infer_single_node(make_node("Where"), {x, x, x}), Error);  // float condition

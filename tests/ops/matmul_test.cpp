@@ -7,35 +7,17 @@
 
 #include "exec/dnnl_context.hpp"
 #include "exec/single_node.hpp"
+#include "op_test_util.hpp"
 
 namespace save {
 namespace {
 
-Node make_node(const std::string& op, Attributes attrs = {}) {
-  Node n;
-  n.name = "n0";
-  n.op = op;
-  n.attrs = std::move(attrs);
-  return n;
-}
-
-Tensor random_f32(Shape shape, uint32_t seed) {
-  Tensor t(DType::kF32, std::move(shape));
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  for (int64_t i = 0; i < t.numel(); ++i) t.ptr<float>()[i] = dist(gen);
-  return t;
-}
+using test::expect_close;
+using test::make_node;
+using test::random_f32;
 
 Tensor f32(Shape shape, std::vector<float> v) {
   return Tensor::from<float>(shape, v);
-}
-
-void expect_near(const Tensor& got, const Tensor& want, float tol) {
-  ASSERT_EQ(got.shape(), want.shape());
-  ASSERT_EQ(got.dtype(), want.dtype());
-  auto g = got.to_double(), w = want.to_double();
-  for (size_t i = 0; i < g.size(); ++i) ASSERT_NEAR(g[i], w[i], tol) << "at " << i;
 }
 
 // Fast (must be used when `must_be_fast`) against reference.
@@ -47,7 +29,7 @@ void check_fast(const Node& node, const std::vector<Tensor>& in, bool must_be_fa
   if (must_be_fast) {
     EXPECT_TRUE(fast.used_fast);
   }
-  expect_near(fast.outputs[0], ref.outputs[0], tol);
+  expect_close(fast.outputs[0], ref.outputs[0], 0.0, tol);
 }
 
 Shape out_shape(const Node& node, const std::vector<Tensor>& in) {
@@ -79,10 +61,10 @@ TEST(MatMul, ReferenceHandComputed) {
   auto node = make_node("MatMul");
   auto r = run_single_node(node, {f32({2, 2}, {1, 2, 3, 4}), f32({2, 2}, {5, 6, 7, 8})},
                            KernelChoice::kReference);
-  expect_near(r.outputs[0], f32({2, 2}, {19, 22, 43, 50}), 0);
+  expect_close(r.outputs[0], f32({2, 2}, {19, 22, 43, 50}), 0.0, 0);
   // 1-D x 1-D is a dot product with a scalar result.
   r = run_single_node(node, {f32({3}, {1, 2, 3}), f32({3}, {4, 5, 6})}, KernelChoice::kReference);
-  expect_near(r.outputs[0], f32({}, {32}), 0);
+  expect_close(r.outputs[0], f32({}, {32}), 0.0, 0);
   // Integers.
   r = run_single_node(node,
                       {Tensor::from<int64_t>({1, 2}, std::vector<int64_t>{2, 3}),
@@ -143,11 +125,11 @@ TEST(MatMul, RepacksWeightsWhenConstantsChange) {
   std::vector<TensorView> ins{a.view(), b.view()}, outs{y.view()};
   kernel->run(KernelContext{node, ins, outs, 0, 17});
   auto before = run_single_node(node, {a, b}, KernelChoice::kReference).outputs[0];
-  expect_near(y, before, 1e-4f);
+  expect_close(y, before, 0.0, 1e-4f);
   b.ptr<float>()[3] += 10.f;  // a fault hits the weights
   kernel->run(KernelContext{node, ins, outs, 1, 17});
   auto after = run_single_node(node, {a, b}, KernelChoice::kReference).outputs[0];
-  expect_near(y, after, 1e-4f);
+  expect_close(y, after, 0.0, 1e-4f);
 }
 
 // -------------------------------------------------------------------- Gemm
@@ -183,7 +165,7 @@ TEST(Gemm, ReferenceHandComputed) {
   auto r = run_single_node(
       node, {f32({2, 2}, {1, 3, 2, 4}), f32({2, 2}, {1, 0, 0, 1}), f32({2}, {10, 20})},
       KernelChoice::kReference);
-  expect_near(r.outputs[0], f32({2, 2}, {2 + 5, 4 + 10, 6 + 5, 8 + 10}), 1e-6f);
+  expect_close(r.outputs[0], f32({2, 2}, {2 + 5, 4 + 10, 6 + 5, 8 + 10}), 0.0, 1e-6f);
 }
 
 TEST(Gemm, FastMatchesReference) {
@@ -233,17 +215,17 @@ TEST(Einsum, BadEquationsThrow) {
 TEST(Einsum, ReferenceHandComputed) {
   auto r = run_single_node(einsum("ij->ji"), {f32({2, 3}, {1, 2, 3, 4, 5, 6})},
                            KernelChoice::kReference);
-  expect_near(r.outputs[0], f32({3, 2}, {1, 4, 2, 5, 3, 6}), 0);
+  expect_close(r.outputs[0], f32({3, 2}, {1, 4, 2, 5, 3, 6}), 0.0, 0);
   r = run_single_node(einsum("ij->i"), {f32({2, 3}, {1, 2, 3, 4, 5, 6})}, KernelChoice::kReference);
-  expect_near(r.outputs[0], f32({2}, {6, 15}), 0);
+  expect_close(r.outputs[0], f32({2}, {6, 15}), 0.0, 0);
   r = run_single_node(einsum("i,i"), {f32({3}, {1, 2, 3}), f32({3}, {4, 5, 6})},
                       KernelChoice::kReference);
-  expect_near(r.outputs[0], f32({}, {32}), 0);
+  expect_close(r.outputs[0], f32({}, {32}), 0.0, 0);
   r = run_single_node(einsum("...ii->...i"), {f32({2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8})},
                       KernelChoice::kReference);
-  expect_near(r.outputs[0], f32({2, 2}, {1, 4, 5, 8}), 0);
+  expect_close(r.outputs[0], f32({2, 2}, {1, 4, 5, 8}), 0.0, 0);
   r = run_single_node(einsum("ii"), {f32({2, 2}, {1, 2, 3, 4})}, KernelChoice::kReference);
-  expect_near(r.outputs[0], f32({}, {5}), 0);
+  expect_close(r.outputs[0], f32({}, {5}), 0.0, 0);
 }
 
 TEST(Einsum, BatchMatMulMatchesMatMul) {
@@ -251,14 +233,14 @@ TEST(Einsum, BatchMatMulMatchesMatMul) {
   auto e = run_single_node(einsum("bij,bjk->bik"), {a, b}, KernelChoice::kFast);
   EXPECT_TRUE(e.used_fast);
   auto m = run_single_node(make_node("MatMul"), {a, b}, KernelChoice::kReference);
-  expect_near(e.outputs[0], m.outputs[0], 1e-5f);
+  expect_close(e.outputs[0], m.outputs[0], 0.0, 1e-5f);
   // Attention scores with a transposed key: bhid,bhjd->bhij.
   Tensor q = random_f32({2, 3, 4, 8}, 52), k = random_f32({2, 3, 5, 8}, 53);
   auto s = run_single_node(einsum("bhid,bhjd->bhij"), {q, k}, KernelChoice::kFast);
   EXPECT_TRUE(s.used_fast);
   auto kt = run_single_node(einsum("bhjd->bhdj"), {k}, KernelChoice::kReference).outputs[0];
   auto m2 = run_single_node(make_node("MatMul"), {q, kt}, KernelChoice::kReference);
-  expect_near(s.outputs[0], m2.outputs[0], 1e-5f);
+  expect_close(s.outputs[0], m2.outputs[0], 0.0, 1e-5f);
 }
 
 TEST(Einsum, FastMatchesReference) {
@@ -287,7 +269,7 @@ TEST(Einsum, FastMatchesReference) {
     if (c.fast) {
       EXPECT_TRUE(fast.used_fast) << c.eq;
     }
-    expect_near(fast.outputs[0], ref.outputs[0], 1e-5f);
+    expect_close(fast.outputs[0], ref.outputs[0], 0.0, 1e-5f);
   }
 }
 

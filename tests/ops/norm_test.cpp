@@ -7,36 +7,17 @@
 #include <random>
 
 #include "exec/single_node.hpp"
+#include "op_test_util.hpp"
 
 namespace save {
 namespace {
 
-Node make_node(const std::string& op, Attributes attrs = {}) {
-  Node n;
-  n.name = "n0";
-  n.op = op;
-  n.attrs = std::move(attrs);
-  return n;
-}
+using test::expect_close;
+using test::make_node;
+using test::random_f32;
 
 Tensor vec(Shape shape, std::vector<float> v) {
   return Tensor::from<float>(std::move(shape), v);
-}
-
-Tensor random(Shape shape, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  Tensor t(DType::kF32, std::move(shape));
-  for (int64_t i = 0; i < t.numel(); ++i) t.ptr<float>()[i] = dist(rng);
-  return t;
-}
-
-void expect_close(const Tensor& a, const Tensor& b, float tol = 1e-4f) {
-  ASSERT_EQ(a.shape(), b.shape());
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    float x = a.ptr<float>()[i], y = b.ptr<float>()[i];
-    ASSERT_NEAR(x, y, tol * (1.0f + std::fabs(y))) << "at " << i;
-  }
 }
 
 void expect_values(const Tensor& t, const std::vector<float>& v) {
@@ -52,7 +33,7 @@ void check_fast(const Node& node, const std::vector<Tensor>& in, size_t outputs 
   EXPECT_TRUE(fast.used_fast) << node.op;
   ASSERT_EQ(fast.outputs.size(), ref.outputs.size());
   for (size_t i = 0; i < ref.outputs.size(); ++i)
-    if (ref.outputs[i].defined()) expect_close(fast.outputs[i], ref.outputs[i]);
+    if (ref.outputs[i].defined()) expect_close(fast.outputs[i], ref.outputs[i], 1e-4f, 1e-4f);
 }
 
 Attributes attrs(std::initializer_list<std::pair<const char*, AttrValue>> kv) {
@@ -64,8 +45,8 @@ using Ints = std::vector<int64_t>;
 
 // Channel parameters for BatchNormalization: scale, bias, mean, var (> 0).
 std::vector<Tensor> bn_params(int64_t c, uint32_t seed) {
-  return {random({c}, seed), random({c}, seed + 1), random({c}, seed + 2),
-          random({c}, seed + 3, 0.1f, 2.0f)};
+  return {random_f32({c}, seed), random_f32({c}, seed + 1), random_f32({c}, seed + 2),
+          random_f32({c}, seed + 3, 0.1f, 2.0f)};
 }
 
 TEST(BatchNorm, ShapeRule) {
@@ -111,9 +92,9 @@ TEST(BatchNorm, ReferenceTraining) {
 TEST(BatchNorm, FastMatchesReference) {
   Node n = make_node("BatchNormalization", attrs({{"epsilon", 1e-3f}}));
   auto p = bn_params(16, 10);
-  check_fast(n, {random({2, 16, 7, 9}, 2), p[0], p[1], p[2], p[3]});
-  check_fast(n, {random({4, 16}, 3), p[0], p[1], p[2], p[3]});
-  check_fast(n, {random({2, 16, 3, 4, 5}, 4), p[0], p[1], p[2], p[3]});
+  check_fast(n, {random_f32({2, 16, 7, 9}, 2), p[0], p[1], p[2], p[3]});
+  check_fast(n, {random_f32({4, 16}, 3), p[0], p[1], p[2], p[3]});
+  check_fast(n, {random_f32({2, 16, 3, 4, 5}, 4), p[0], p[1], p[2], p[3]});
 }
 
 TEST(InstanceNorm, Reference) {
@@ -129,9 +110,9 @@ TEST(InstanceNorm, Reference) {
 
 TEST(InstanceNorm, FastMatchesReference) {
   check_fast(make_node("InstanceNormalization"),
-             {random({3, 8, 5, 6}, 5), random({8}, 6), random({8}, 7)});
+             {random_f32({3, 8, 5, 6}, 5), random_f32({8}, 6), random_f32({8}, 7)});
   check_fast(make_node("InstanceNormalization", attrs({{"epsilon", 1e-2f}})),
-             {random({2, 4, 9}, 8), random({4}, 9), random({4}, 10)});
+             {random_f32({2, 4, 9}, 8), random_f32({4}, 9), random_f32({4}, 10)});
 }
 
 TEST(GroupNorm, Reference) {
@@ -190,12 +171,13 @@ TEST(LayerNorm, Reference) {
 
 TEST(LayerNorm, FastMatchesReference) {
   Node n = make_node("LayerNormalization");
-  check_fast(n, {random({4, 7, 64}, 1), random({64}, 2), random({64}, 3)});
-  check_fast(n, {random({4, 7, 64}, 1), random({64}, 2)});
-  check_fast(n, {random({4, 7, 64}, 1), random({64}, 2), random({64}, 3)}, 3);
-  check_fast(n, {random({4, 7, 64}, 1), random({64}, 2)}, 2);
+  check_fast(n, {random_f32({4, 7, 64}, 1), random_f32({64}, 2), random_f32({64}, 3)});
+  check_fast(n, {random_f32({4, 7, 64}, 1), random_f32({64}, 2)});
+  check_fast(n, {random_f32({4, 7, 64}, 1), random_f32({64}, 2), random_f32({64}, 3)}, 3);
+  check_fast(n, {random_f32({4, 7, 64}, 1), random_f32({64}, 2)}, 2);
   Node a1 = make_node("LayerNormalization", attrs({{"axis", int64_t{1}}, {"epsilon", 0.1f}}));
-  check_fast(a1, {random({2, 3, 4, 5}, 4), random({3, 4, 5}, 5), random({3, 4, 5}, 6)}, 3);
+  check_fast(a1, {random_f32({2, 3, 4, 5}, 4), random_f32({3, 4, 5}, 5), random_f32({3, 4, 5}, 6)},
+             3);
 }
 
 }  // namespace

@@ -7,39 +7,15 @@
 #include <random>
 
 #include "exec/single_node.hpp"
+#include "op_test_util.hpp"
 
 namespace save {
 namespace {
 
-Node make_node(const std::string& op, Attributes attrs = {}) {
-  Node n;
-  n.name = "n0";
-  n.op = op;
-  n.attrs = std::move(attrs);
-  return n;
-}
-
-Tensor iota(Shape shape, float start = 1.0f) {
-  Tensor t(DType::kF32, std::move(shape));
-  for (int64_t i = 0; i < t.numel(); ++i) t.ptr<float>()[i] = start + static_cast<float>(i);
-  return t;
-}
-
-Tensor random(Shape shape, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  Tensor t(DType::kF32, std::move(shape));
-  for (int64_t i = 0; i < t.numel(); ++i) t.ptr<float>()[i] = dist(rng);
-  return t;
-}
-
-void expect_close(const Tensor& a, const Tensor& b, float tol = 1e-4f) {
-  ASSERT_EQ(a.shape(), b.shape());
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    float x = a.ptr<float>()[i], y = b.ptr<float>()[i];
-    ASSERT_NEAR(x, y, tol * (1.0f + std::fabs(y))) << "at " << i;
-  }
-}
+using test::expect_close;
+using test::iota_f32;
+using test::make_node;
+using test::random_f32;
 
 void expect_values(const Tensor& t, const std::vector<float>& v) {
   ASSERT_EQ(t.numel(), static_cast<int64_t>(v.size()));
@@ -53,7 +29,7 @@ Tensor check_fast(const Node& node, const std::vector<Tensor>& in, size_t output
   auto fast = run_single_node(node, in, KernelChoice::kFast, opset, false, outputs);
   EXPECT_TRUE(fast.used_fast) << node.op;
   for (size_t i = 0; i < ref.outputs.size(); ++i)
-    if (ref.outputs[i].defined()) expect_close(fast.outputs[i], ref.outputs[i]);
+    if (ref.outputs[i].defined()) expect_close(fast.outputs[i], ref.outputs[i], 1e-4f, 1e-4f);
   return ref.outputs[0];
 }
 
@@ -125,7 +101,7 @@ TEST(Pool, ShapeErrors) {
 }
 
 TEST(Pool, ReferenceValues) {
-  Tensor x = iota({1, 1, 4, 4});  // 1..16
+  Tensor x = iota_f32({1, 1, 4, 4}, 1.f);  // 1..16
   Attributes ceil =
       attrs({{"kernel_shape", Ints{3, 3}}, {"strides", Ints{2, 2}}, {"ceil_mode", int64_t{1}}});
   expect_values(
@@ -142,7 +118,7 @@ TEST(Pool, ReferenceValues) {
       {11, 12, 15, 16});
   // 5x5 of 1..25 with a 5x5 window and pads 2: the corner window covers
   // 1+2+3+6+7+8+11+12+13 = 63 over 9 inputs, or over 25 counting the pads.
-  Tensor x5 = iota({1, 1, 5, 5});
+  Tensor x5 = iota_f32({1, 1, 5, 5}, 1.f);
   Attributes pads = attrs({{"kernel_shape", Ints{5, 5}}, {"pads", Ints{2, 2, 2, 2}}});
   auto ex = run_single_node(make_node("AveragePool", pads), {x5}, KernelChoice::kReference);
   EXPECT_FLOAT_EQ(ex.outputs[0].ptr<float>()[0], 7.0f);
@@ -154,7 +130,7 @@ TEST(Pool, ReferenceValues) {
 }
 
 TEST(Pool, MaxPoolIndices) {
-  Tensor x = iota({1, 1, 4, 4});
+  Tensor x = iota_f32({1, 1, 4, 4}, 1.f);
   Attributes a = attrs({{"kernel_shape", Ints{2, 2}}, {"strides", Ints{2, 2}}});
   auto r = run_single_node(make_node("MaxPool", a), {x}, KernelChoice::kReference, 17, true, 2);
   expect_values(r.outputs[0], {6, 8, 14, 16});
@@ -164,7 +140,7 @@ TEST(Pool, MaxPoolIndices) {
   EXPECT_EQ(c.outputs[1].to_int64(), (std::vector<int64_t>{5, 13, 7, 15}));
   // Indices count the batch and channel offsets too.
   auto b = run_single_node(make_node("MaxPool", attrs({{"kernel_shape", Ints{2}}})),
-                           {iota({2, 1, 3})}, KernelChoice::kReference, 17, true, 2);
+                           {iota_f32({2, 1, 3}, 1.f)}, KernelChoice::kReference, 17, true, 2);
   EXPECT_EQ(b.outputs[1].to_int64(), (std::vector<int64_t>{1, 2, 4, 5}));
   // The fast kernel declines when Indices is wanted.
   auto f = run_single_node(make_node("MaxPool", a), {x}, KernelChoice::kFast, 17, true, 2);
@@ -173,7 +149,7 @@ TEST(Pool, MaxPoolIndices) {
 }
 
 TEST(Pool, FastMatchesReference) {
-  Tensor x = random({2, 5, 13, 11}, 1);
+  Tensor x = random_f32({2, 5, 13, 11}, 1);
   const std::vector<Attributes> cases = {
       attrs({{"kernel_shape", Ints{3, 3}}, {"pads", Ints{1, 1, 1, 1}}}),
       attrs({{"kernel_shape", Ints{3, 2}}, {"strides", Ints{2, 2}}, {"ceil_mode", int64_t{1}}}),
@@ -197,8 +173,9 @@ TEST(Pool, FastMatchesReference) {
                                          {"dilations", Ints{2, 2}},
                                          {"pads", Ints{1, 1, 1, 1}}})),
              {x});
-  check_fast(make_node("AveragePool", attrs({{"kernel_shape", Ints{2}}})), {random({1, 3, 32}, 2)});
-  Tensor x3 = random({1, 3, 6, 7, 8}, 3);
+  check_fast(make_node("AveragePool", attrs({{"kernel_shape", Ints{2}}})),
+             {random_f32({1, 3, 32}, 2)});
+  Tensor x3 = random_f32({1, 3, 6, 7, 8}, 3);
   check_fast(make_node("MaxPool", attrs({{"kernel_shape", Ints{2, 2, 2}}})), {x3});
   check_fast(make_node("AveragePool",
                        attrs({{"kernel_shape", Ints{3, 2, 3}}, {"pads", Ints{1, 0, 1, 1, 1, 0}}})),
@@ -216,7 +193,7 @@ TEST(Pool, FastDeclinesIncludePadWithCeil) {
                                            {"pads", Ints{1, 1}},
                                            {"ceil_mode", int64_t{1}},
                                            {"count_include_pad", int64_t{1}}}));
-  Tensor x = iota({1, 1, 6});  // padded: 0 1 2 3 4 5 6 0; windows start at -1, 1, 3, 5
+  Tensor x = iota_f32({1, 1, 6}, 1.f);  // padded: 0 1 2 3 4 5 6 0; windows start at -1, 1, 3, 5
   auto f = run_single_node(n, {x}, KernelChoice::kFast);
   EXPECT_FALSE(f.used_fast);
   // The last window covers 6, the pad and the ceil extension: 6 / 2.
@@ -224,7 +201,7 @@ TEST(Pool, FastDeclinesIncludePadWithCeil) {
 }
 
 TEST(Pool, Global) {
-  Tensor x = iota({1, 2, 2, 2});
+  Tensor x = iota_f32({1, 2, 2, 2}, 1.f);
   expect_values(
       run_single_node(make_node("GlobalAveragePool"), {x}, KernelChoice::kReference).outputs[0],
       {2.5, 6.5});
@@ -235,7 +212,7 @@ TEST(Pool, Global) {
 
 TEST(Lrn, Reference) {
   // alpha / size = 1, beta = 1, bias = 1: y = x / (1 + sum of squares).
-  Tensor x = iota({1, 3, 1, 1});  // 1, 2, 3
+  Tensor x = iota_f32({1, 3, 1, 1}, 1.f);  // 1, 2, 3
   auto r = run_single_node(
       make_node("LRN",
                 attrs({{"size", int64_t{3}}, {"alpha", 3.0f}, {"beta", 1.0f}, {"bias", 1.0f}})),
@@ -253,11 +230,11 @@ TEST(Lrn, Reference) {
 }
 
 TEST(Lrn, FastMatchesReference) {
-  check_fast(make_node("LRN", attrs({{"size", int64_t{3}}})), {random({5, 5, 5, 5}, 4)});
+  check_fast(make_node("LRN", attrs({{"size", int64_t{3}}})), {random_f32({5, 5, 5, 5}, 4)});
   check_fast(
       make_node("LRN",
                 attrs({{"size", int64_t{5}}, {"alpha", 2e-4f}, {"beta", 0.5f}, {"bias", 2.0f}})),
-      {random({2, 16, 7, 9}, 5)});
+      {random_f32({2, 16, 7, 9}, 5)});
 }
 
 }  // namespace

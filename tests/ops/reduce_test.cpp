@@ -7,17 +7,14 @@
 #include <random>
 
 #include "exec/single_node.hpp"
+#include "op_test_util.hpp"
 
 namespace save {
 namespace {
 
-Node make_node(const std::string& op, Attributes attrs = {}) {
-  Node n;
-  n.name = "n0";
-  n.op = op;
-  n.attrs = std::move(attrs);
-  return n;
-}
+using test::expect_close;
+using test::make_node;
+using test::random_f32;
 
 Attributes attrs(std::initializer_list<std::pair<const char*, AttrValue>> kv) {
   Attributes a;
@@ -25,25 +22,11 @@ Attributes attrs(std::initializer_list<std::pair<const char*, AttrValue>> kv) {
   return a;
 }
 
-Tensor random_f32(Shape shape, uint32_t seed) {
-  Tensor t(DType::kF32, std::move(shape));
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-2.f, 2.f);
-  for (int64_t i = 0; i < t.numel(); ++i) t.ptr<float>()[i] = dist(gen);
-  return t;
-}
-
 Tensor f32(Shape shape, std::vector<float> v) {
   return Tensor::from<float>(shape, v);
 }
 Tensor i64(Shape shape, std::vector<int64_t> v) {
   return Tensor::from<int64_t>(shape, v);
-}
-
-void expect_near(const Tensor& got, const Tensor& want, double tol) {
-  ASSERT_EQ(got.shape(), want.shape());
-  auto g = got.to_double(), w = want.to_double();
-  for (size_t i = 0; i < g.size(); ++i) ASSERT_NEAR(g[i], w[i], tol) << "at " << i;
 }
 
 // x = [[1, 2], [3, 4]] stacked three times with offsets 0, 10, 20: shape [3,2,2].
@@ -83,22 +66,22 @@ TEST(Reduce, ReferenceHandComputed) {
     return run_single_node(make_node(op, std::move(a)), in, KernelChoice::kReference).outputs[0];
   };
   const auto ax1 = std::vector<int64_t>{1};
-  expect_near(run("ReduceMax", attrs({{"axes", ax1}}), {sample()}),
-              f32({3, 1, 2}, {3, 4, 13, 14, 23, 24}), 0);
-  expect_near(run("ReduceMean", attrs({{"axes", ax1}, {"keepdims", int64_t{0}}}), {sample()}),
-              f32({3, 2}, {2, 3, 12, 13, 22, 23}), 0);
-  expect_near(run("ReduceSum", {}, {sample(), i64({1}, {-3})}), f32({1, 2, 2}, {33, 36, 39, 42}),
-              0);
-  expect_near(run("ReduceSum", {}, {sample()}), f32({1, 1, 1}, {150}), 0);
-  expect_near(
+  expect_close(run("ReduceMax", attrs({{"axes", ax1}}), {sample()}),
+               f32({3, 1, 2}, {3, 4, 13, 14, 23, 24}), 0.0, 0);
+  expect_close(run("ReduceMean", attrs({{"axes", ax1}, {"keepdims", int64_t{0}}}), {sample()}),
+               f32({3, 2}, {2, 3, 12, 13, 22, 23}), 0.0, 0);
+  expect_close(run("ReduceSum", {}, {sample(), i64({1}, {-3})}), f32({1, 2, 2}, {33, 36, 39, 42}),
+               0.0, 0);
+  expect_close(run("ReduceSum", {}, {sample()}), f32({1, 1, 1}, {150}), 0.0, 0);
+  expect_close(
       run("ReduceSum", attrs({{"noop_with_empty_axes", int64_t{1}}}), {sample(), i64({0}, {})}),
-      sample(), 0);
-  expect_near(run("ReduceMin", attrs({{"axes", std::vector<int64_t>{0, 2}}}), {sample()}),
-              f32({1, 2, 1}, {1, 3}), 0);
-  expect_near(run("ReduceProd", attrs({{"axes", std::vector<int64_t>{2}}}), {sample()}),
-              f32({3, 2, 1}, {2, 12, 132, 182, 462, 552}), 0);
-  expect_near(run("ReduceL2", attrs({{"axes", std::vector<int64_t>{1}}}), {f32({1, 2}, {3, 4})}),
-              f32({1, 1}, {5}), 1e-6);
+      sample(), 0.0, 0);
+  expect_close(run("ReduceMin", attrs({{"axes", std::vector<int64_t>{0, 2}}}), {sample()}),
+               f32({1, 2, 1}, {1, 3}), 0.0, 0);
+  expect_close(run("ReduceProd", attrs({{"axes", std::vector<int64_t>{2}}}), {sample()}),
+               f32({3, 2, 1}, {2, 12, 132, 182, 462, 552}), 0.0, 0);
+  expect_close(run("ReduceL2", attrs({{"axes", std::vector<int64_t>{1}}}), {f32({1, 2}, {3, 4})}),
+               f32({1, 1}, {5}), 0.0, 1e-6);
   // Integers reduce exactly.
   auto r =
       run("ReduceSum", attrs({{"axes", std::vector<int64_t>{0}}}), {i64({2, 2}, {1, 2, 3, 4})});
@@ -123,19 +106,19 @@ TEST(Reduce, FastMatchesReference) {
     Attributes a = attrs({{"keepdims", c.keepdims}});
     if (!c.axes.empty()) a.set("axes", c.axes);
     auto node = make_node(c.op, a);
-    Tensor x = random_f32(c.shape, 7);
+    Tensor x = random_f32(c.shape, 7, -2.f, 2.f);
     auto ref = run_single_node(node, {x}, KernelChoice::kReference);
     auto fast = run_single_node(node, {x}, KernelChoice::kFast);
     EXPECT_TRUE(fast.used_fast) << c.op << " " << shape_str(c.shape);
-    expect_near(fast.outputs[0], ref.outputs[0], 1e-4);
+    expect_close(fast.outputs[0], ref.outputs[0], 0.0, 1e-4);
   }
   // ReduceSum with constant axes input.
   auto node = make_node("ReduceSum", attrs({{"keepdims", int64_t{0}}}));
-  Tensor x = random_f32({3, 4, 5}, 8);
+  Tensor x = random_f32({3, 4, 5}, 8, -2.f, 2.f);
   auto ref = run_single_node(node, {x, i64({1}, {1})}, KernelChoice::kReference);
   auto fast = run_single_node(node, {x, i64({1}, {1})}, KernelChoice::kFast);
   EXPECT_TRUE(fast.used_fast);
-  expect_near(fast.outputs[0], ref.outputs[0], 1e-4);
+  expect_close(fast.outputs[0], ref.outputs[0], 0.0, 1e-4);
 }
 
 // ------------------------------------------------------------------ ArgMax
@@ -170,14 +153,14 @@ TEST(CumSum, Values) {
     EXPECT_EQ(infer_single_node(node, {x, axis}).at(0).shape, (Shape{2, 3}));
     return run_single_node(node, {x, axis}, KernelChoice::kReference).outputs[0];
   };
-  expect_near(run(i64({}, {1}), {}), f32({2, 3}, {1, 3, 6, 4, 9, 15}), 0);
-  expect_near(run(i64({}, {0}), {}), f32({2, 3}, {1, 2, 3, 5, 7, 9}), 0);
-  expect_near(run(Tensor::scalar<int32_t>(-1), attrs({{"exclusive", int64_t{1}}})),
-              f32({2, 3}, {0, 1, 3, 0, 4, 9}), 0);
-  expect_near(run(i64({}, {1}), attrs({{"reverse", int64_t{1}}})),
-              f32({2, 3}, {6, 5, 3, 15, 11, 6}), 0);
-  expect_near(run(i64({}, {1}), attrs({{"reverse", int64_t{1}}, {"exclusive", int64_t{1}}})),
-              f32({2, 3}, {5, 3, 0, 11, 6, 0}), 0);
+  expect_close(run(i64({}, {1}), {}), f32({2, 3}, {1, 3, 6, 4, 9, 15}), 0.0, 0);
+  expect_close(run(i64({}, {0}), {}), f32({2, 3}, {1, 2, 3, 5, 7, 9}), 0.0, 0);
+  expect_close(run(Tensor::scalar<int32_t>(-1), attrs({{"exclusive", int64_t{1}}})),
+               f32({2, 3}, {0, 1, 3, 0, 4, 9}), 0.0, 0);
+  expect_close(run(i64({}, {1}), attrs({{"reverse", int64_t{1}}})),
+               f32({2, 3}, {6, 5, 3, 15, 11, 6}), 0.0, 0);
+  expect_close(run(i64({}, {1}), attrs({{"reverse", int64_t{1}}, {"exclusive", int64_t{1}}})),
+               f32({2, 3}, {5, 3, 0, 11, 6, 0}), 0.0, 0);
   EXPECT_THROW(infer_single_node(make_node("CumSum"), {x, i64({}, {2})}), Error);
 }
 
@@ -192,16 +175,16 @@ TEST(TopK, Values) {
   EXPECT_EQ(info[1].dtype, DType::kI64);
   auto r = run_single_node(node, {x, i64({1}, {2})}, KernelChoice::kReference);
   // Ties: the lower index comes first.
-  expect_near(r.outputs[0], f32({2, 2}, {3, 3, 5, 5}), 0);
+  expect_close(r.outputs[0], f32({2, 2}, {3, 3, 5, 5}), 0.0, 0);
   EXPECT_EQ(r.outputs[1].to_int64(), (std::vector<int64_t>{1, 2, 2, 3}));
   auto small = make_node("TopK", attrs({{"largest", int64_t{0}}}));
   r = run_single_node(small, {x, i64({1}, {3})}, KernelChoice::kReference);
-  expect_near(r.outputs[0], f32({2, 3}, {1, 2, 3, 0, 4, 5}), 0);
+  expect_close(r.outputs[0], f32({2, 3}, {1, 2, 3, 0, 4, 5}), 0.0, 0);
   EXPECT_EQ(r.outputs[1].to_int64(), (std::vector<int64_t>{0, 3, 1, 1, 0, 2}));
   // Along axis 0.
   auto col = make_node("TopK", attrs({{"axis", int64_t{0}}}));
   r = run_single_node(col, {x, i64({1}, {1})}, KernelChoice::kReference);
-  expect_near(r.outputs[0], f32({1, 4}, {4, 3, 5, 5}), 0);
+  expect_close(r.outputs[0], f32({1, 4}, {4, 3, 5, 5}), 0.0, 0);
   EXPECT_EQ(r.outputs[1].to_int64(), (std::vector<int64_t>{1, 0, 1, 1}));
   // Opset < 10: K is an attribute.
   auto old = make_node("TopK", attrs({{"k", int64_t{1}}}));

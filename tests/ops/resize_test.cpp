@@ -8,9 +8,13 @@
 #include <random>
 
 #include "exec/single_node.hpp"
+#include "op_test_util.hpp"
 
 namespace save {
 namespace {
+
+using test::expect_close;
+using test::random_f32;
 
 Node resize_node(const std::string& mode, const std::string& coord = "") {
   Node n;
@@ -29,20 +33,6 @@ Tensor f32v(std::vector<float> v) {
 }
 Tensor i64v(std::vector<int64_t> v) {
   return Tensor::from<int64_t>({static_cast<int64_t>(v.size())}, v);
-}
-
-Tensor random_f32(Shape shape, uint32_t seed) {
-  Tensor t(DType::kF32, std::move(shape));
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  for (int64_t i = 0; i < t.numel(); ++i) t.ptr<float>()[i] = dist(gen);
-  return t;
-}
-
-void expect_near(const Tensor& got, const Tensor& want, double tol) {
-  ASSERT_EQ(got.shape(), want.shape());
-  auto g = got.to_double(), w = want.to_double();
-  for (size_t i = 0; i < g.size(); ++i) ASSERT_NEAR(g[i], w[i], tol) << "at " << i;
 }
 
 Tensor with_scales(const Node& n, const Tensor& x, std::vector<float> scales) {
@@ -85,14 +75,14 @@ TEST(Resize, ShapeRule) {
 TEST(Resize, NearestSpecExamples) {
   Tensor x = f32({1, 1, 2, 2}, {1, 2, 3, 4});
   Tensor up = with_scales(resize_node("nearest"), x, {1, 1, 2, 3});
-  expect_near(up, f32({1, 1, 4, 6}, {1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2,
-                                     3, 3, 3, 4, 4, 4, 3, 3, 3, 4, 4, 4}),
-              0);
+  expect_close(up, f32({1, 1, 4, 6}, {1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2,
+                                      3, 3, 3, 4, 4, 4, 3, 3, 3, 4, 4, 4}),
+               0.0, 0);
   Tensor x24 = f32({1, 1, 2, 4}, {1, 2, 3, 4, 5, 6, 7, 8});
-  expect_near(with_scales(resize_node("nearest"), x24, {1, 1, 0.6f, 0.6f}),
-              f32({1, 1, 1, 2}, {1, 3}), 0);
-  expect_near(with_sizes(resize_node("nearest"), x24, {1, 1, 1, 3}), f32({1, 1, 1, 3}, {1, 2, 4}),
-              0);
+  expect_close(with_scales(resize_node("nearest"), x24, {1, 1, 0.6f, 0.6f}),
+               f32({1, 1, 1, 2}, {1, 3}), 0.0, 0);
+  expect_close(with_sizes(resize_node("nearest"), x24, {1, 1, 1, 3}), f32({1, 1, 1, 3}, {1, 2, 4}),
+               0.0, 0);
   // nearest_mode x coordinate mode on a 1x4 row upsampled to 8.
   Tensor row = f32({1, 4}, {1, 2, 3, 4});
   auto run = [&](const std::string& coord, const std::string& nm) {
@@ -100,30 +90,32 @@ TEST(Resize, NearestSpecExamples) {
     n.attrs.set("nearest_mode", nm);
     return with_sizes(n, row, {1, 8});
   };
-  expect_near(run("half_pixel", "ceil"), f32({1, 8}, {1, 2, 2, 3, 3, 4, 4, 4}), 0);
-  expect_near(run("align_corners", "floor"), f32({1, 8}, {1, 1, 1, 2, 2, 3, 3, 4}), 0);
-  expect_near(run("asymmetric", "round_prefer_ceil"), f32({1, 8}, {1, 2, 2, 3, 3, 4, 4, 4}), 0);
-  expect_near(run("asymmetric", "round_prefer_floor"), f32({1, 8}, {1, 1, 2, 2, 3, 3, 4, 4}), 0);
+  expect_close(run("half_pixel", "ceil"), f32({1, 8}, {1, 2, 2, 3, 3, 4, 4, 4}), 0.0, 0);
+  expect_close(run("align_corners", "floor"), f32({1, 8}, {1, 1, 1, 2, 2, 3, 3, 4}), 0.0, 0);
+  expect_close(run("asymmetric", "round_prefer_ceil"), f32({1, 8}, {1, 2, 2, 3, 3, 4, 4, 4}), 0.0,
+               0);
+  expect_close(run("asymmetric", "round_prefer_floor"), f32({1, 8}, {1, 1, 2, 2, 3, 3, 4, 4}), 0.0,
+               0);
 }
 
 TEST(Resize, LinearSpecExamples) {
   Tensor x = f32({1, 1, 2, 2}, {1, 2, 3, 4});
-  expect_near(with_scales(resize_node("linear"), x, {1, 1, 2, 2}),
-              f32({1, 1, 4, 4},
-                  {1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3, 3.25, 3.75, 4}),
-              1e-6);
+  expect_close(with_scales(resize_node("linear"), x, {1, 1, 2, 2}),
+               f32({1, 1, 4, 4}, {1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3,
+                                  3.25, 3.75, 4}),
+               0.0, 1e-6);
   const float a = 1.f / 3, b = 2.f / 3;
-  expect_near(with_scales(resize_node("linear", "align_corners"), x, {1, 1, 2, 2}),
-              f32({1, 1, 4, 4}, {1, 1 + a, 1 + b, 2, 1 + b, 2, 2 + a, 2 + b, 2 + a, 2 + b, 3, 3 + a,
-                                 3, 3 + a, 3 + b, 4}),
-              1e-6);
+  expect_close(with_scales(resize_node("linear", "align_corners"), x, {1, 1, 2, 2}),
+               f32({1, 1, 4, 4}, {1, 1 + a, 1 + b, 2, 1 + b, 2, 2 + a, 2 + b, 2 + a, 2 + b, 3,
+                                  3 + a, 3, 3 + a, 3 + b, 4}),
+               0.0, 1e-6);
   Tensor x24 = f32({1, 1, 2, 4}, {1, 2, 3, 4, 5, 6, 7, 8});
-  expect_near(with_scales(resize_node("linear"), x24, {1, 1, 0.6f, 0.6f}),
-              f32({1, 1, 1, 2}, {2.6666665f, 4.3333331f}), 1e-5);
+  expect_close(with_scales(resize_node("linear"), x24, {1, 1, 0.6f, 0.6f}),
+               f32({1, 1, 1, 2}, {2.6666665f, 4.3333331f}), 0.0, 1e-5);
   // With scales, align_corners uses scale * width (here 2.4), as the ONNX
   // reference does: x = 1 maps to 1 * 3 / 1.4.
-  expect_near(with_scales(resize_node("linear", "align_corners"), x24, {1, 1, 0.6f, 0.6f}),
-              f32({1, 1, 1, 2}, {1, 1 + 3 / (0.6f * 4 - 1)}), 1e-5);
+  expect_close(with_scales(resize_node("linear", "align_corners"), x24, {1, 1, 0.6f, 0.6f}),
+               f32({1, 1, 1, 2}, {1, 1 + 3 / (0.6f * 4 - 1)}), 0.0, 1e-5);
 }
 
 // Keys' cubic convolution kernel, written piecewise.
@@ -177,16 +169,17 @@ TEST(Resize, CubicAgainstIndependentKernel) {
     return static_cast<double>(o) * static_cast<double>(in) / static_cast<double>(on);
   };
   for (auto [oh, ow] : std::vector<std::pair<int64_t, int64_t>>{{9, 10}, {3, 3}, {8, 4}}) {
-    expect_near(with_sizes(resize_node("cubic"), x, {1, 1, oh, ow}),
-                cubic_2d(x, oh, ow, -0.75, false, half), 1e-5);
-    expect_near(with_sizes(resize_node("cubic", "align_corners"), x, {1, 1, oh, ow}),
-                cubic_2d(x, oh, ow, -0.75, false, corners), 1e-5);
-    expect_near(with_sizes(resize_node("cubic", "asymmetric"), x, {1, 1, oh, ow}),
-                cubic_2d(x, oh, ow, -0.75, false, asym), 1e-5);
+    expect_close(with_sizes(resize_node("cubic"), x, {1, 1, oh, ow}),
+                 cubic_2d(x, oh, ow, -0.75, false, half), 0.0, 1e-5);
+    expect_close(with_sizes(resize_node("cubic", "align_corners"), x, {1, 1, oh, ow}),
+                 cubic_2d(x, oh, ow, -0.75, false, corners), 0.0, 1e-5);
+    expect_close(with_sizes(resize_node("cubic", "asymmetric"), x, {1, 1, oh, ow}),
+                 cubic_2d(x, oh, ow, -0.75, false, asym), 0.0, 1e-5);
     Node ex = resize_node("cubic");
     ex.attrs.set("cubic_coeff_a", -0.5f);
     ex.attrs.set("exclude_outside", int64_t{1});
-    expect_near(with_sizes(ex, x, {1, 1, oh, ow}), cubic_2d(x, oh, ow, -0.5, true, half), 1e-5);
+    expect_close(with_sizes(ex, x, {1, 1, oh, ow}), cubic_2d(x, oh, ow, -0.5, true, half), 0.0,
+                 1e-5);
   }
 }
 
@@ -215,15 +208,16 @@ TEST(Upsample, ScalesAttributeAndInput) {
   n.op = "Upsample";
   n.attrs.set("mode", std::string("nearest"));
   auto r = run_single_node(n, {x, f32v({1, 1, 2, 3})}, KernelChoice::kReference, 9);
-  expect_near(r.outputs[0], f32({1, 1, 4, 6}, {1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2,
-                                               3, 3, 3, 4, 4, 4, 3, 3, 3, 4, 4, 4}),
-              0);
+  expect_close(r.outputs[0], f32({1, 1, 4, 6}, {1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2,
+                                                3, 3, 3, 4, 4, 4, 3, 3, 3, 4, 4, 4}),
+               0.0, 0);
   // Upsample-7: scales attribute; linear is asymmetric.
   n.attrs.set("mode", std::string("linear"));
   n.attrs.set("scales", std::vector<float>{1, 1, 2, 2});
   r = run_single_node(n, {x}, KernelChoice::kReference, 7);
-  expect_near(r.outputs[0],
-              f32({1, 1, 4, 4}, {1, 1.5, 2, 2, 2, 2.5, 3, 3, 3, 3.5, 4, 4, 3, 3.5, 4, 4}), 1e-6);
+  expect_close(r.outputs[0],
+               f32({1, 1, 4, 4}, {1, 1.5, 2, 2, 2, 2.5, 3, 3, 3, 3.5, 4, 4, 3, 3.5, 4, 4}), 0.0,
+               1e-6);
 }
 
 }  // namespace

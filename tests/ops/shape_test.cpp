@@ -8,16 +8,15 @@
 #include <random>
 
 #include "exec/single_node.hpp"
+#include "op_test_util.hpp"
 
 namespace save {
 namespace {
 
-Node make_node(const std::string& op) {
-  Node n;
-  n.name = "n0";
-  n.op = op;
-  return n;
-}
+using test::iota_f32;
+using test::make_node;
+using test::random_f32;
+using test::vals;
 
 Tensor f32(Shape shape, std::vector<float> v) {
   return Tensor::from<float>(shape, v);
@@ -27,26 +26,6 @@ Tensor i64(Shape shape, std::vector<int64_t> v) {
 }
 Tensor i64v(std::vector<int64_t> v) {
   return i64({static_cast<int64_t>(v.size())}, v);
-}
-
-Tensor iota_f32(Shape shape) {
-  Tensor t(DType::kF32, std::move(shape));
-  for (int64_t i = 0; i < t.numel(); ++i) t.ptr<float>()[i] = static_cast<float>(i);
-  return t;
-}
-
-Tensor random_f32(Shape shape, uint32_t seed) {
-  Tensor t(DType::kF32, std::move(shape));
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  for (int64_t i = 0; i < t.numel(); ++i) t.ptr<float>()[i] = dist(gen);
-  return t;
-}
-
-template <typename T>
-std::vector<T> vals(const Tensor& t) {
-  auto s = t.values<T>();
-  return {s.begin(), s.end()};
 }
 
 TEST(Shape, WholeAndSliced) {

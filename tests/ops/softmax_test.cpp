@@ -7,9 +7,13 @@
 #include <random>
 
 #include "exec/single_node.hpp"
+#include "op_test_util.hpp"
 
 namespace save {
 namespace {
+
+using test::expect_close;
+using test::random_f32;
 
 Node make_node(const std::string& op, std::optional<int64_t> axis = std::nullopt) {
   Node n;
@@ -19,22 +23,8 @@ Node make_node(const std::string& op, std::optional<int64_t> axis = std::nullopt
   return n;
 }
 
-Tensor random_f32(Shape shape, uint32_t seed, float scale = 3.f) {
-  Tensor t(DType::kF32, std::move(shape));
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-scale, scale);
-  for (int64_t i = 0; i < t.numel(); ++i) t.ptr<float>()[i] = dist(gen);
-  return t;
-}
-
 Tensor f32(Shape shape, std::vector<float> v) {
   return Tensor::from<float>(shape, v);
-}
-
-void expect_near(const Tensor& got, const Tensor& want, double tol) {
-  ASSERT_EQ(got.shape(), want.shape());
-  auto g = got.to_double(), w = want.to_double();
-  for (size_t i = 0; i < g.size(); ++i) ASSERT_NEAR(g[i], w[i], tol) << "at " << i;
 }
 
 TEST(Softmax, ShapeRule) {
@@ -54,16 +44,18 @@ TEST(Softmax, ReferenceHandComputed) {
   const double e0 = 1, e1 = std::exp(1.0), e2 = std::exp(2.0), e3 = std::exp(3.0);
   const double s = e0 + e1 + e2 + e3;
   std::vector<float> row = {float(e0 / s), float(e1 / s), float(e2 / s), float(e3 / s)};
-  expect_near(r.outputs[0],
-              f32({2, 4}, {row[0], row[1], row[2], row[3], row[0], row[1], row[2], row[3]}), 1e-6);
+  expect_close(r.outputs[0],
+               f32({2, 4}, {row[0], row[1], row[2], row[3], row[0], row[1], row[2], row[3]}), 0.0,
+               1e-6);
   auto l =
       run_single_node(make_node("LogSoftmax"), {f32({1, 3}, {-1, 0, 1})}, KernelChoice::kReference);
   const double lse = std::log(std::exp(-1.0) + 1 + std::exp(1.0));
-  expect_near(l.outputs[0], f32({1, 3}, {float(-1 - lse), float(-lse), float(1 - lse)}), 1e-6);
+  expect_close(l.outputs[0], f32({1, 3}, {float(-1 - lse), float(-lse), float(1 - lse)}), 0.0,
+               1e-6);
 }
 
 TEST(Softmax, AxisSemanticsDependOnOpset) {
-  Tensor x = random_f32({2, 3, 4}, 1);
+  Tensor x = random_f32({2, 3, 4}, 1, -3.f, 3.f);
   // Opset 13: axis=1 normalises each [3] column; sums over axis 1 are 1.
   auto r13 = run_single_node(make_node("Softmax", 1), {x}, KernelChoice::kReference, 13);
   const float* y = r13.outputs[0].ptr<float>();
@@ -83,31 +75,31 @@ TEST(Softmax, AxisSemanticsDependOnOpset) {
   }
   // Default axis before 13 is 1 (same as above), from 13 on it is -1.
   auto d11 = run_single_node(make_node("Softmax"), {x}, KernelChoice::kReference, 11);
-  expect_near(d11.outputs[0], r11.outputs[0], 0);
+  expect_close(d11.outputs[0], r11.outputs[0], 0.0, 0);
   auto d13 = run_single_node(make_node("Softmax"), {x}, KernelChoice::kReference, 13);
   auto last = run_single_node(make_node("Softmax", 2), {x}, KernelChoice::kReference, 13);
-  expect_near(d13.outputs[0], last.outputs[0], 0);
+  expect_close(d13.outputs[0], last.outputs[0], 0.0, 0);
 }
 
 TEST(Softmax, FastMatchesReference) {
   for (const char* op : {"Softmax", "LogSoftmax"}) {
     for (int64_t opset : {11, 13}) {
       for (int64_t axis : {0, 1, 2, -1}) {
-        Tensor x = random_f32({3, 4, 50}, static_cast<uint32_t>(axis + 10 * opset));
+        Tensor x = random_f32({3, 4, 50}, static_cast<uint32_t>(axis + 10 * opset), -3.f, 3.f);
         auto node = make_node(op, axis);
         auto ref = run_single_node(node, {x}, KernelChoice::kReference, opset);
         auto fast = run_single_node(node, {x}, KernelChoice::kFast, opset);
         EXPECT_TRUE(fast.used_fast) << op << " opset " << opset << " axis " << axis;
-        expect_near(fast.outputs[0], ref.outputs[0], 1e-5);
+        expect_close(fast.outputs[0], ref.outputs[0], 0.0, 1e-5);
       }
     }
   }
   // Attention-sized scores.
-  Tensor x = random_f32({2, 4, 50, 50}, 99);
+  Tensor x = random_f32({2, 4, 50, 50}, 99, -3.f, 3.f);
   auto ref = run_single_node(make_node("Softmax"), {x}, KernelChoice::kReference);
   auto fast = run_single_node(make_node("Softmax"), {x}, KernelChoice::kFast);
   EXPECT_TRUE(fast.used_fast);
-  expect_near(fast.outputs[0], ref.outputs[0], 1e-6);
+  expect_close(fast.outputs[0], ref.outputs[0], 0.0, 1e-6);
 }
 
 TEST(Softmax, Float64Reference) {

@@ -8,26 +8,13 @@
 #include <random>
 
 #include "exec/single_node.hpp"
+#include "op_test_util.hpp"
 
 namespace save {
 namespace {
 
-Node make_node(const std::string& op, Attributes attrs = {}) {
-  Node n;
-  n.name = "n_" + op;
-  n.op = op;
-  n.attrs = std::move(attrs);
-  return n;
-}
-
-Tensor random_tensor(Shape shape, float lo, float hi, uint32_t seed = 7) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  Tensor t(DType::kF32, std::move(shape));
-  float* p = t.ptr<float>();
-  for (int64_t i = 0; i < t.numel(); ++i) p[i] = dist(gen);
-  return t;
-}
+using test::make_node;
+using test::random_f32;
 
 Tensor floats(Shape shape, std::vector<float> v) {
   return Tensor::from<float>(std::move(shape), std::span<const float>(v));
@@ -57,7 +44,7 @@ Tensor run_ref(const Node& n, const std::vector<Tensor>& in, int64_t opset = 17)
 // Reference kernel vs a scalar formula evaluated in double here.
 void check_reference(const Node& n, const std::function<double(double)>& f, float lo, float hi,
                      float rtol = 1e-5f) {
-  Tensor x = random_tensor({3, 4, 5}, lo, hi);
+  Tensor x = random_f32({3, 4, 5}, 7, lo, hi);
   Tensor want(DType::kF32, {3, 4, 5});
   for (int64_t i = 0; i < x.numel(); ++i)
     want.ptr<float>()[i] = static_cast<float>(f(x.ptr<float>()[i]));
@@ -66,7 +53,7 @@ void check_reference(const Node& n, const std::function<double(double)>& f, floa
 
 // Fast kernel vs reference on a tensor large enough to take the fast path.
 void check_fast(const Node& n, float lo, float hi, float rtol = 1e-4f, float atol = 1e-5f) {
-  Tensor x = random_tensor({4, 16, 33, 33}, lo, hi, 11);
+  Tensor x = random_f32({4, 16, 33, 33}, 11, lo, hi);
   auto fast = run_single_node(n, {x}, KernelChoice::kFast);
   EXPECT_TRUE(fast.used_fast) << n.op;
   expect_close(fast.outputs[0], run_ref(n, {x}), rtol, atol);
@@ -149,7 +136,7 @@ TEST(Unary, CeluReferenceOnly) {
   check_reference(
       n, [](double x) { return x > 0 ? x : 2.0 * (std::exp(x / 2.0) - 1); }, -5, 5);
   EXPECT_FALSE(
-      run_single_node(n, {random_tensor({64, 128}, -1, 1)}, KernelChoice::kFast).used_fast);
+      run_single_node(n, {random_f32({64, 128}, 7, -1, 1)}, KernelChoice::kFast).used_fast);
 }
 
 TEST(Unary, SmallTensorsUseTheReference) {
@@ -214,7 +201,7 @@ TEST(Clip, IntegerTypes) {
 }
 
 TEST(Clip, FastMatchesReferenceAndSeesNewBounds) {
-  Tensor x = random_tensor({8, 1000}, -5, 5);
+  Tensor x = random_f32({8, 1000}, 7, -5, 5);
   Node n = make_node("Clip");
   for (float hi : {1.f, 2.5f}) {
     auto fast =
@@ -295,7 +282,7 @@ TEST(Identity, CopiesAnyType) {
 }
 
 TEST(Dropout, InferenceIsIdentityWithTrueMask) {
-  Tensor x = random_tensor({3, 4}, -1, 1);
+  Tensor x = random_f32({3, 4}, 7, -1, 1);
   auto r = run_single_node(make_node("Dropout"), {x, Tensor::scalar(0.5f)},
                            KernelChoice::kReference, 13, true, 2);
   ASSERT_EQ(r.outputs.size(), 2u);
