@@ -11,6 +11,7 @@
 
 #include "ops/dnnl_util.hpp"
 #include "ops/interval.hpp"
+#include "ops/movement_util.hpp"
 #include "ops/registry.hpp"
 
 namespace save {
@@ -63,14 +64,7 @@ ReducePlan reduce_plan(const Node& node, std::span<const int64_t> shape,
   return p;
 }
 
-std::vector<int64_t> view_ints(const TensorView& v) {
-  std::vector<int64_t> out;
-  dispatch_dtype(v.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    for (T x : v.values<const T>()) out.push_back(static_cast<int64_t>(x));
-  });
-  return out;
-}
+using mv::view_ints;  // shared with the data-movement ops
 
 void reduce_infer(InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "ops/interval.hpp"
+#include "ops/movement_util.hpp"
 #include "ops/registry.hpp"
 
 namespace save {
@@ -27,14 +28,7 @@ AxisView axis_view(std::span<const int64_t> shape, int64_t axis) {
   return v;
 }
 
-std::vector<int64_t> view_ints(const TensorView& v) {
-  std::vector<int64_t> out;
-  dispatch_dtype(v.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    for (T x : v.values<const T>()) out.push_back(static_cast<int64_t>(x));
-  });
-  return out;
-}
+using mv::view_ints;  // shared with the data-movement ops
 
 // ------------------------------------------------------- ArgMax / ArgMin
 
