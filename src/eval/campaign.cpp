@@ -184,8 +184,9 @@ TrialResult run_trial(RunState& st, const Series& series, const FaultConfig& cfg
   // mirrors accumulated flips of per-plan folded constants into each plan).
   for (const auto& in : st.batches.inputs) st.session.plan_for(in);
   Plan& first = st.session.plan_for(st.batches.inputs[0]);
+  st.protection.prepare(st.session);  // reliable placement, before any flip
   injector.begin_trial(first, r.trial_seed, static_cast<int64_t>(st.batches.inputs.size()));
-  st.protection.begin_trial(injector);
+  st.protection.begin_trial(&injector);
   st.session.set_hooks(&chain);
   int64_t correct = 0;
   st.lat_ms.clear();
@@ -212,6 +213,11 @@ TrialResult run_trial(RunState& st, const Series& series, const FaultConfig& cfg
   r.detections = pc.detections;
   r.false_alarms = pc.false_alarms;
   r.recoveries = pc.recoveries;
+  r.uncorrectable = pc.uncorrectable;
+  r.restarts = pc.restarts;
+  r.reexecuted_steps = pc.reexecuted_steps;
+  r.reliable_bytes = pc.reliable_bytes;
+  r.check_ms = pc.check_ms;
   r.bits_flipped = static_cast<int64_t>(injector.applied().size());
   for (const FlipRecord& f : injector.applied()) r.weight_bits += f.weight;
   injector.end_trial();
@@ -246,7 +252,7 @@ CampaignOutcome run_campaign(const CampaignSpec& spec, Session& session, const D
       !(spec.fault.scenario == Scenario::kAccumulated && spec.fault.target == Target::kActivations),
       "the accumulated scenario flips resident weights; use --target weights or all "
       "(activations only exist during a run: use --scenario streaming)");
-  std::unique_ptr<Protection> protection = make_protection(spec.protect, session);
+  std::unique_ptr<Protection> protection = make_protection(spec.protect, session, spec.protect_opts);
   Series series = Series::from(protection->name(), spec.fault);
 
   int64_t samples = data.size();

@@ -21,6 +21,7 @@
 
 #include "data/dataset.hpp"
 #include "exec/session.hpp"
+#include "eval/protection.hpp"
 #include "inject/injector.hpp"
 
 namespace save::eval {
@@ -38,6 +39,7 @@ struct CampaignSpec {
   int64_t trials = 1;
   FaultConfig fault;  // pattern, scenario, target, bits_per_word, burst_length
   std::string protect = "none";
+  ProtectionOptions protect_opts;  // what the mode needs to set itself up
   std::string out_dir;
   // Stop after this many newly run trials (-1: no limit). Tests use it to
   // stand for a kill; the summary is then written over what is recorded.

@@ -1,8 +1,12 @@
 #include "eval/protection.hpp"
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
 
+#include "baselines/registry.hpp"
 #include "core/error.hpp"
+#include "protect/save_protection.hpp"
 
 namespace save::eval {
 
@@ -16,17 +20,14 @@ class NoProtection : public Protection {
 
 }  // namespace
 
-std::unique_ptr<Protection> make_protection(const std::string& mode, Session& session) {
-  (void)session;  // later modes profile or instrument the session
+std::unique_ptr<Protection> make_protection(const std::string& mode, Session& session,
+                                            const ProtectionOptions& opts) {
   if (mode == "none") return std::make_unique<NoProtection>();
-  static const char* kPlanned[] = {"save",   "dmr",   "tmr",  "ecc",
-                                   "ranger", "drdna", "abft", "rednet"};
-  for (const char* m : kPlanned)
-    SAVE_CHECK(mode != m, "--protect {} is not implemented yet (only 'none' is)", mode);
-  fail(
-      "unknown --protect mode '{}' (none; planned: save, dmr, tmr, ecc, ranger, drdna, abft, "
-      "rednet)",
-      mode);
+  if (mode == "save") return protect::make_save_protection(session, opts);
+  if (auto p = baselines::make_baseline(mode, session, opts)) return p;
+  std::vector<std::string> known = {"none", "save"};
+  for (const std::string& b : baselines::baseline_names()) known.push_back(b);
+  fail("unknown --protect mode '{}' (known: {})", mode, fmt::join(known, ", "));
 }
 
 HookChain::HookChain(std::vector<ExecHooks*> hooks) {

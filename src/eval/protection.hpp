@@ -1,11 +1,13 @@
-// How a protection mode plugs into a campaign (`save inject --protect MODE`).
-// A mode supplies executor hooks that run after the injector's (so they see
-// the flips), and counts what it detected and repaired. Only `none` exists
-// today; the protection issue adds `save`, `dmr`, `ranger`... by returning
-// them from make_protection.
+// How a protection mode plugs into a run or a campaign (`save run|inject
+// --protect MODE`). A mode supplies executor hooks that run after the
+// injector's (so they see the flips), may place values in the reliable
+// region before any flip lands, and counts what it detected and repaired.
+// `none` lives here, `save` in protect/, the baselines in baselines/.
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,10 +18,36 @@
 
 namespace save::eval {
 
+// What a mode may need to set itself up. Modes ignore what they do not use.
+struct ProtectionOptions {
+  // save: a plan written by `save analyze -o`; "": analyse on the fly.
+  std::string plan_path;
+  // save: reliable-memory budget, "BYTES" or "PERCENT%" of inference memory
+  // ("": the default, 1%).
+  std::string reliable_mem;
+  // save: how device weights are verified: "host" (compare with the host
+  // copy) or "checksum" (a golden checksum per weight in reliable memory).
+  std::string weight_check = "host";
+  // save: --input-range NAME=LO:HI (default [0, 1] for float inputs).
+  std::map<std::string, std::pair<double, double>> input_ranges;
+  // ranger / drdna: the data their bounds and signatures are profiled on.
+  std::string profile_data = "fashion-mnist";
+  int64_t profile_samples = 10000;
+  int64_t batch = 64;        // batch size the profiling runs at
+  std::FILE* log = stderr;   // where a mode says what it set up (null: silent)
+};
+
 struct ProtectionCounts {
-  int64_t detections = 0;    // faults reported (any step, any inference)
-  int64_t false_alarms = 0;  // detections while no flip had been applied
-  int64_t recoveries = 0;    // detections followed by a successful repair
+  int64_t detections = 0;     // faults reported (any step, any inference)
+  int64_t false_alarms = 0;   // detections while no flip had been applied
+  int64_t recoveries = 0;     // detections followed by a successful repair
+  int64_t uncorrectable = 0;  // faults that came back after repair (stuck bits)
+  int64_t restarts = 0;       // times execution went back to an earlier step
+  int64_t reexecuted_steps = 0;
+  double check_ms = 0;         // wall time spent in checks (not in repairs)
+  int64_t reliable_bytes = 0;  // reliable memory the mode uses (metadata + placed values)
+  // Detections by "layer/check" (node name, check kind), for reports.
+  std::map<std::string, int64_t> by_site;
 };
 
 class Protection {
@@ -30,15 +58,20 @@ class Protection {
   // when the mode needs none. A mode that restarts from an earlier step
   // returns that step from after_step.
   virtual ExecHooks* hooks() { return nullptr; }
+  // Called once the session's plans exist and before any flip lands: a mode
+  // that uses reliable memory marks values Region::kReliable here (the
+  // injector never flips those), in every plan of the session.
+  virtual void prepare(Session& session) {}
   // `injector` tells which flips are in (applied()): a detection while it
-  // is empty is a false alarm.
-  virtual void begin_trial(const Injector& injector) {}
+  // is empty is a false alarm. Null outside campaigns (save run).
+  virtual void begin_trial(const Injector* injector) {}
   virtual ProtectionCounts end_trial() { return {}; }
 };
 
-// "none" today; throws Error for a known mode that is not implemented yet
-// and for an unknown one.
-std::unique_ptr<Protection> make_protection(const std::string& mode, Session& session);
+// Modes: none, save, and the baselines (baselines/registry.hpp). Throws
+// Error naming the known modes for an unknown one.
+std::unique_ptr<Protection> make_protection(const std::string& mode, Session& session,
+                                            const ProtectionOptions& opts = {});
 
 // Runs several hook sets as one: each hook point in order; after_step takes
 // the earliest restart any of them asks for.

@@ -67,6 +67,11 @@ nlohmann::json TrialResult::to_json() const {
   j["detections"] = detections;
   j["false_alarms"] = false_alarms;
   j["recoveries"] = recoveries;
+  j["uncorrectable"] = uncorrectable;
+  j["restarts"] = restarts;
+  j["reexecuted_steps"] = reexecuted_steps;
+  j["reliable_bytes"] = reliable_bytes;
+  j["check_ms"] = check_ms;
   j["bits_flipped"] = bits_flipped;
   j["weight_bits"] = weight_bits;
   j["latency_ms"] = latency_ms;
@@ -95,6 +100,12 @@ TrialResult TrialResult::from_json(const nlohmann::json& j) {
   t.detections = j.at("detections").get<int64_t>();
   t.false_alarms = j.at("false_alarms").get<int64_t>();
   t.recoveries = j.at("recoveries").get<int64_t>();
+  // Added with the protection modes; older logs lack them.
+  t.uncorrectable = j.value("uncorrectable", int64_t{0});
+  t.restarts = j.value("restarts", int64_t{0});
+  t.reexecuted_steps = j.value("reexecuted_steps", int64_t{0});
+  t.reliable_bytes = j.value("reliable_bytes", int64_t{0});
+  t.check_ms = j.value("check_ms", 0.0);
   t.bits_flipped = j.at("bits_flipped").get<int64_t>();
   t.weight_bits = j.at("weight_bits").get<int64_t>();
   t.latency_ms = j.at("latency_ms").get<double>();
