@@ -75,6 +75,39 @@ def load_split(data_dir, split):
 
 # --------------------------------------------------------------------------- models
 
+class BoundedReLU(nn.Module):
+    """RedNet-style bounded activation (--activation rednet): min(relu(x), T)
+    with a trainable per-channel upper bound T (shape C,1,1 after a conv, C
+    after a linear layer), learned with the weights (PACT-style gradient: dT
+    gets the upstream gradient of every element above T) and weight-decayed so
+    it settles near the activations' real range.  A bit flip that makes a
+    pre-activation huge can then push at most T downstream.  Exported as Relu
+    followed by Min with an initializer, so the graph still runs unprotected."""
+
+    def __init__(self, channels, spatial, init=6.0):
+        super().__init__()
+        shape = (channels, 1, 1) if spatial else (channels,)
+        self.bound = nn.Parameter(torch.full(shape, init))
+
+    def forward(self, x):
+        return torch.minimum(F.relu(x), self.bound)
+
+
+class BoundedGELU(BoundedReLU):
+    """The ViT's variant: GELU is not ReLU-like (negative tail), so only its
+    upper side is bounded: min(gelu(x), T)."""
+
+    def forward(self, x):
+        return torch.minimum(F.gelu(x), self.bound)
+
+
+def make_act(channels, spatial, bounded):
+    """The activation after a layer with `channels` outputs: plain ReLU for
+    the original models (exports exactly as F.relu did), the bounded one for
+    --activation rednet."""
+    return BoundedReLU(channels, spatial) if bounded else nn.ReLU()
+
+
 class Normalize(nn.Module):
     """(x - MEAN) / STD: exported as Sub + Div, the first ops of every graph."""
 
@@ -83,26 +116,31 @@ class Normalize(nn.Module):
 
 
 class FmnistCNN(nn.Module):
-    def __init__(self):
+    def __init__(self, bounded=False):
         super().__init__()
         self.norm = Normalize()
         self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
         self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
         self.fc1 = nn.Linear(64 * 7 * 7, 128)
         self.fc2 = nn.Linear(128, NUM_CLASSES)
+        self.act1 = make_act(32, True, bounded)
+        self.act2 = make_act(64, True, bounded)
+        self.act3 = make_act(128, False, bounded)
 
     def forward(self, x):
         x = self.norm(x)
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = F.max_pool2d(self.act1(self.conv1(x)), 2)
+        x = F.max_pool2d(self.act2(self.conv2(x)), 2)
         x = torch.flatten(x, 1)
-        x = F.relu(self.fc1(x))
+        x = self.act3(self.fc1(x))
         return self.fc2(x)
 
 
 class BasicBlock(nn.Module):
-    def __init__(self, cin, cout, stride):
+    def __init__(self, cin, cout, stride, bounded=False):
         super().__init__()
+        self.act1 = make_act(cout, True, bounded)
+        self.act2 = make_act(cout, True, bounded)
         self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(cout)
         self.conv2 = nn.Conv2d(cout, cout, 3, stride=1, padding=1, bias=False)
@@ -113,23 +151,24 @@ class BasicBlock(nn.Module):
                 nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.act1(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         sc = x if self.shortcut is None else self.shortcut(x)
-        return F.relu(out + sc)
+        return self.act2(out + sc)
 
 
 class FmnistResNet(nn.Module):
-    def __init__(self, widths=(32, 64, 128), blocks=3):
+    def __init__(self, widths=(32, 64, 128), blocks=3, bounded=False):
         super().__init__()
         self.norm = Normalize()
         self.conv = nn.Conv2d(1, widths[0], 3, padding=1, bias=False)
         self.bn = nn.BatchNorm2d(widths[0])
+        self.act = make_act(widths[0], True, bounded)
         layers, cin = [], widths[0]
         for i, w in enumerate(widths):
             for j in range(blocks):
                 stride = 2 if (i > 0 and j == 0) else 1
-                layers.append(BasicBlock(cin, w, stride))
+                layers.append(BasicBlock(cin, w, stride, bounded))
                 cin = w
         self.layers = nn.Sequential(*layers)
         self.fc = nn.Linear(widths[-1], NUM_CLASSES)
@@ -139,7 +178,7 @@ class FmnistResNet(nn.Module):
 
     def forward(self, x):
         x = self.norm(x)
-        x = F.relu(self.bn(self.conv(x)))
+        x = self.act(self.bn(self.conv(x)))
         x = self.layers(x)
         x = F.adaptive_avg_pool2d(x, 1)  # exported as GlobalAveragePool
         x = torch.flatten(x, 1)
@@ -171,8 +210,11 @@ class Attention(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, dim, heads, mlp_hidden, tokens):
+    def __init__(self, dim, heads, mlp_hidden, tokens, bounded=False):
         super().__init__()
+        self.bounded = bounded
+        if bounded:  # a (hidden,) bound broadcasts over batch and tokens
+            self.act = BoundedGELU(mlp_hidden, False)
         self.norm1 = nn.LayerNorm(dim)
         self.attn = Attention(dim, heads, tokens)
         self.norm2 = nn.LayerNorm(dim)
@@ -181,12 +223,14 @@ class Block(nn.Module):
 
     def forward(self, x):
         x = x + self.attn(self.norm1(x))
-        x = x + self.fc2(F.gelu(self.fc1(self.norm2(x))))  # exact (erf) GELU
+        h = self.fc1(self.norm2(x))
+        h = self.act(h) if self.bounded else F.gelu(h)  # exact (erf) GELU
+        x = x + self.fc2(h)
         return x
 
 
 class FmnistViT(nn.Module):
-    def __init__(self, patch=4, dim=128, depth=6, heads=4, mlp_hidden=256):
+    def __init__(self, patch=4, dim=128, depth=6, heads=4, mlp_hidden=256, bounded=False):
         super().__init__()
         self.grid = 28 // patch
         self.num_patches = self.grid * self.grid  # 49
@@ -197,7 +241,7 @@ class FmnistViT(nn.Module):
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, self.tokens, dim))
         self.blocks = nn.Sequential(
-            *[Block(dim, heads, mlp_hidden, self.tokens) for _ in range(depth)])
+            *[Block(dim, heads, mlp_hidden, self.tokens, bounded) for _ in range(depth)])
         self.norm_f = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, NUM_CLASSES)
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
@@ -235,6 +279,10 @@ ARCH_TEXT = {
            "self-attention with hand-written MatMul/Softmax, LayerNorm, MLP 128->256->128 with "
            "exact erf GELU); final LayerNorm on the cls token; head 128->10",
 }
+
+
+REDNET_TEXT = ("; --activation rednet: every ReLU replaced by min(relu(x), T) with a trainable "
+               "per-channel bound T (Relu + Min in ONNX); the ViT's GELU by min(gelu(x), T)")
 
 
 # --------------------------------------------------------------------------- FLOPs
@@ -298,8 +346,11 @@ def train(name, model, args, recipe, xtr, ytr, xte, yte, log):
 
     decay, no_decay = [], []
     for pname, p in model.named_parameters():
-        # no weight decay on biases, norm parameters, cls token, position embedding
-        (no_decay if p.ndim <= 1 or pname in ("cls_token", "pos_embed") else decay).append(p)
+        # no weight decay on biases, norm parameters, cls token, position embedding;
+        # RedNet's activation bounds are decayed so they tighten to the real range
+        bound = pname.endswith(".bound")
+        (no_decay if (p.ndim <= 1 and not bound) or pname in ("cls_token", "pos_embed")
+         else decay).append(p)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": recipe["wd"]},
                              {"params": no_decay, "weight_decay": 0.0}], lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total_steps)
@@ -475,12 +526,13 @@ def sha256(path):
 # --------------------------------------------------------------------------- main
 
 def run_one(kind, args, data, log):
-    name = "fmnist-" + kind
+    bounded = args.activation == "rednet"
+    name = "fmnist-" + kind + ("-rednet" if bounded else "")
     recipe = RECIPES[kind]
     xtr, ytr, xte, yte = data
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
-    model = MODELS[kind]()
+    model = MODELS[kind](bounded=bounded)
     params = sum(p.numel() for p in model.parameters())
     flops = count_flops(model)
     log("%s: %d parameters, %d FLOPs/image" % (name, params, flops))
@@ -533,7 +585,8 @@ def run_one(kind, args, data, log):
     info = {
         "name": name,
         "file": name + ".onnx",
-        "architecture": ARCH_TEXT[kind],
+        "architecture": ARCH_TEXT[kind] + (REDNET_TEXT if bounded else ""),
+        "activation": args.activation,
         "parameters": params,
         "flops_per_image": flops,
         "flops_note": "2 x multiply-adds of conv, linear (Gemm/MatMul) and attention MatMul",
@@ -568,6 +621,9 @@ def run_one(kind, args, data, log):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", choices=["cnn", "resnet", "vit", "all"], default="all")
+    p.add_argument("--activation", choices=["relu", "rednet"], default="relu",
+                   help="rednet: train with RedNet-style bounded activations and write "
+                        "fmnist-<model>-rednet.onnx (+ refs)")
     p.add_argument("--epochs", type=int, default=None,
                    help="epochs (default per model: cnn 4, resnet 3, vit 8)")
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default per model)")
