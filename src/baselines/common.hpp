@@ -1,0 +1,68 @@
+// What the hook-based baselines share: counting detections (and telling
+// false alarms from real ones by whether the injector has flipped anything
+// yet), scratch outputs for duplicate executions, timing of checks, and the
+// profiling pass of ranger/drdna over training images.
+#pragma once
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "eval/protection.hpp"
+#include "exec/step_runner.hpp"
+
+namespace save::baselines {
+
+class HookBaseline : public eval::Protection, public ExecHooks {
+ public:
+  ExecHooks* hooks() override { return this; }
+  void begin_trial(const Injector* injector) override;
+  eval::ProtectionCounts end_trial() override;
+  // What the mode counted since the last begin_trial (outside campaigns:
+  // since it was made).
+  const eval::ProtectionCounts& counts() const { return counts_; }
+
+ protected:
+  // One fault found at `step` by check `check` ("vote", "checksum", ...).
+  void detected(Execution& ex, size_t step, const char* check);
+  // Measures the time of a check into counts_.check_ms.
+  class CheckTimer {
+   public:
+    explicit CheckTimer(eval::ProtectionCounts& c) : c_(c), t0_(std::chrono::steady_clock::now()) {}
+    ~CheckTimer() {
+      c_.check_ms +=
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0_).count();
+    }
+    CheckTimer(const CheckTimer&) = delete;
+    CheckTimer& operator=(const CheckTimer&) = delete;
+
+   private:
+    eval::ProtectionCounts& c_;
+    std::chrono::steady_clock::time_point t0_;
+  };
+  // Bytes of reliable memory the mode uses (added to every trial's counts).
+  virtual int64_t reliable_bytes() const { return 0; }
+
+  eval::ProtectionCounts counts_;
+  const Injector* injector_ = nullptr;
+  StepScratch scratch_;
+};
+
+// Op types Ranger treats as activation functions (it bounds their outputs).
+bool is_activation_op(std::string_view op);
+// Values that are activation outputs in `plan`: outputs of is_activation_op
+// steps, plus the output of each exported erf-GELU (x * 0.5 * (1 + erf(x /
+// sqrt 2)), which ONNX spells as Div, Erf, Add, Mul, Mul), whose Erf alone
+// says nothing about the range of the GELU.
+std::set<ValueId> activation_values(const Plan& plan);
+
+// Runs `opts.profile_samples` training images (opts.profile_data:
+// "fashion-mnist" means its 60,000-image train split; otherwise a .npy path
+// or any load_dataset spec) through `session` in batches of opts.batch
+// (only full batches, so no extra plan shape is built), with `probe` as the
+// only hooks. Restores the session's hooks and its device weights first.
+// Returns the number of images run.
+int64_t run_profile(Session& session, const eval::ProtectionOptions& opts, ExecHooks& probe);
+
+}  // namespace save::baselines

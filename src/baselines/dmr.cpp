@@ -1,0 +1,68 @@
+// `--protect dmr`: dual modular redundancy in time. After each step the same
+// kernel runs a second time on the same inputs into scratch buffers (same
+// thread, sequentially) and the two results are compared bit for bit (the
+// kernels are deterministic, so fault-free they agree exactly); on a
+// mismatch the step is re-run and checked again, up to kMaxRetries times.
+//
+// What it can catch under this project's fault model (flips in memory, not
+// in arithmetic): a flip that lands in a step's output between the kernel's
+// write and the comparison. What it cannot: a flipped weight, or a flipped
+// activation that a step reads, gives the same wrong result twice, so both
+// copies agree; a flip in a stored activation after its producer's check is
+// never looked at again. docs/BASELINES.md says so next to the numbers.
+#include <algorithm>
+
+#include "baselines/modes.hpp"
+
+namespace save::baselines {
+
+namespace {
+
+class Dmr : public HookBaseline {
+ public:
+  static constexpr int kMaxRetries = 3;
+
+  std::string name() const override { return "dmr"; }
+
+  void on_run_begin(Execution& ex) override { retries_ = 0; }
+
+  size_t after_step(Execution& ex, size_t step) override {
+    Plan& plan = ex.plan();
+    PlannedStep& st = plan.steps()[step];
+    bool agree = true;
+    {
+      CheckTimer t(counts_);
+      const std::vector<TensorView>& dup = scratch_.outputs(st, 1)[0];
+      run_step_into(plan, st, st.in_views, dup, ex.constants_epoch());
+      for (size_t o = 0; o < dup.size() && agree; ++o) agree = same_bytes(dup[o], st.out_views[o]);
+    }
+    if (agree) {
+      if (retries_ > 0) ++counts_.recoveries;  // the re-run matched its duplicate
+      retries_ = 0;
+      return step + 1;
+    }
+    detected(ex, step, "compare");
+    if (retries_ >= kMaxRetries) {
+      // The two copies keep disagreeing: not a transient fault; go on with
+      // the primary result rather than loop forever.
+      ++counts_.uncorrectable;
+      retries_ = 0;
+      return step + 1;
+    }
+    ++retries_;
+    ++counts_.restarts;
+    ++counts_.reexecuted_steps;
+    return step;  // re-run the step; after_step compares again
+  }
+
+ private:
+  int retries_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<eval::Protection> make_dmr() {
+  return std::make_unique<Dmr>();
+}
+
+}  // namespace save::baselines

@@ -1,0 +1,114 @@
+// dmr, tmr and ecc on the bundled CNN: a flip in an activation the moment
+// it is written is caught and the outputs are the fault-free ones bit for
+// bit; fault-free runs raise nothing; ecc leaves the injector nothing to flip.
+#include <gtest/gtest.h>
+
+#include "fixture.hpp"
+#include "inject/injector.hpp"
+
+namespace save::baselines::test {
+namespace {
+
+struct Case {
+  Session session{import_onnx_file(model_path("cnn"))};
+  Tensor x = images(16);
+  std::vector<Tensor> golden = session.run({x});
+};
+
+TEST(Dmr, CatchesAnActivationFlipAndReRunsTheStep) {
+  Case c;
+  auto dmr = make_baseline("dmr", c.session, quiet_options());
+  ASSERT_NE(dmr, nullptr);
+  dmr->prepare(c.session);
+  dmr->begin_trial(nullptr);
+  Flipper flip("Conv", 5, 30);  // exponent bit: a huge value
+  auto out = run_with(c.session, c.x, {&flip, dmr->hooks()});
+  eval::ProtectionCounts n = dmr->end_trial();
+  EXPECT_EQ(flip.flips, 1);
+  EXPECT_TRUE(same_outputs(out, c.golden));
+  EXPECT_EQ(n.detections, 1);
+  EXPECT_EQ(n.recoveries, 1);
+  EXPECT_EQ(n.reexecuted_steps, 1);
+  EXPECT_EQ(n.uncorrectable, 0);
+}
+
+TEST(Dmr, CannotSeeAFlippedWeight) {
+  // Both copies read the same flipped weight and agree: DMR in time is
+  // blind to memory faults in its inputs (docs/BASELINES.md).
+  Case c;
+  auto dmr = make_baseline("dmr", c.session, quiet_options());
+  Plan& plan = c.session.plan_for({c.x});
+  for (PlannedValue& pv : plan.values())
+    if (pv.storage == Storage::kConstant && !pv.folded && pv.info.shape.size() == 4) {
+      pv.constant.ptr<uint32_t>()[0] ^= 1u << 30;
+      break;
+    }
+  c.session.constants_changed();
+  dmr->begin_trial(nullptr);
+  auto out = run_with(c.session, c.x, {dmr->hooks()});
+  EXPECT_EQ(dmr->end_trial().detections, 0);
+  EXPECT_FALSE(same_outputs(out, c.golden));
+}
+
+TEST(Tmr, VotesOutEveryCorruptedElement) {
+  Case c;
+  auto tmr = make_baseline("tmr", c.session, quiet_options());
+  tmr->begin_trial(nullptr);
+  Flipper a("Conv", 7, 30), b("Gemm", 3, 31);  // two steps, two elements
+  auto out = run_with(c.session, c.x, {&a, &b, tmr->hooks()});
+  eval::ProtectionCounts n = tmr->end_trial();
+  EXPECT_TRUE(same_outputs(out, c.golden));
+  EXPECT_EQ(n.detections, 2);
+  EXPECT_EQ(n.recoveries, 2);
+  EXPECT_EQ(n.uncorrectable, 0);
+}
+
+TEST(RedundancyModes, NoAlarmOnFaultFreeRuns) {
+  Case c;
+  Tensor x = images(64);
+  std::vector<Tensor> golden = c.session.run({x});
+  for (const char* mode : {"dmr", "tmr", "ecc", "abft"}) {
+    auto p = make_baseline(mode, c.session, quiet_options());
+    p->prepare(c.session);
+    p->begin_trial(nullptr);
+    auto out = run_with(c.session, x, {p->hooks()});
+    eval::ProtectionCounts n = p->end_trial();
+    EXPECT_EQ(n.detections, 0) << mode;
+    EXPECT_TRUE(same_outputs(out, golden)) << mode;
+  }
+}
+
+TEST(Ecc, EverythingReliableSoNoFlipLands) {
+  Case c;
+  auto ecc = make_baseline("ecc", c.session, quiet_options());
+  Plan& plan = c.session.plan_for({c.x});
+  ecc->prepare(c.session);
+  FaultConfig cfg;
+  cfg.flips = 1000;
+  cfg.scenario = Scenario::kStreaming;
+  cfg.target = Target::kAll;
+  Injector inj(c.session, cfg);
+  inj.begin_trial(plan, 1, 1);
+  ecc->begin_trial(&inj);
+  auto out = run_with(c.session, c.x, {&inj, ecc->hooks()});
+  eval::ProtectionCounts n = ecc->end_trial();
+  inj.end_trial();
+  EXPECT_TRUE(inj.applied().empty());
+  EXPECT_TRUE(same_outputs(out, c.golden));
+  // All of inference memory: the weights plus the arena.
+  int64_t weights = 0;
+  for (const Value& v : c.session.graph().values)
+    if (v.constant) weights += static_cast<int64_t>(v.constant->nbytes());
+  EXPECT_EQ(n.reliable_bytes, weights + static_cast<int64_t>(plan.arena_bytes()));
+}
+
+TEST(Registry, KnowsEveryBaselineAndNothingElse) {
+  Case c;
+  for (const std::string& m : baseline_names())
+    EXPECT_NE(make_baseline(m, c.session, quiet_options()), nullptr) << m;
+  EXPECT_EQ(make_baseline("save", c.session, quiet_options()), nullptr);
+  EXPECT_EQ(make_baseline("none", c.session, quiet_options()), nullptr);
+}
+
+}  // namespace
+}  // namespace save::baselines::test
