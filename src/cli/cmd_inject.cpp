@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/protect_options.hpp"
 #include "core/error.hpp"
 #include "core/hash.hpp"
 #include "data/dataset.hpp"
@@ -49,14 +50,14 @@ std::vector<int64_t> parse_flips(const std::string& s) {
 void add_inject_command(CLI::App& app, int& exit_code) {
   struct Args {
     std::string model, data, labels, flips = "0,1,16,256,4096", pattern = "random",
-                                     scenario = "accumulated", target = "weights", out,
-                                     protect = "none";
+                                     scenario = "accumulated", target = "weights", out;
     int64_t trials = 10, limit = 0, batch = 64;
     int threads = 0, bits_per_word = 1, burst_length = 16;
     uint64_t seed = 1;
     bool json = false;
   };
   auto a = std::make_shared<Args>();
+  auto prot = std::make_shared<ProtectArgs>();
   CLI::App* c = app.add_subcommand("inject", "Run a bit-flip fault-injection campaign");
   c->add_option("model", a->model, "ONNX model file")->required();
   c->add_option("--data", a->data, "'fashion-mnist' (test set) or a .npy file (N x ...)")
@@ -80,10 +81,9 @@ void add_inject_command(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   c->add_option("--threads", a->threads, "Threads (default: all cores)");
-  c->add_option("--protect", a->protect, "Protection mode (only 'none' so far)")
-      ->capture_default_str();
+  add_protect_options(c, prot);
   c->add_flag("--json", a->json, "Print the summary (with timings) as JSON on stdout");
-  c->callback([a, &exit_code] {
+  c->callback([a, prot, &exit_code] {
     eval::CampaignSpec spec;
     spec.flips = parse_flips(a->flips);
     spec.fault.pattern = parse_pattern(a->pattern);
@@ -95,7 +95,7 @@ void add_inject_command(CLI::App& app, int& exit_code) {
     spec.fault.bits_per_word = a->bits_per_word;
     spec.fault.burst_length = a->burst_length;
     spec.trials = a->trials;
-    spec.protect = a->protect;
+    spec.protect = prot->mode;
     spec.model_path = a->model;
     spec.data = a->data;
     spec.labels = a->labels;
@@ -110,6 +110,7 @@ void add_inject_command(CLI::App& app, int& exit_code) {
     so.threads = a->threads;
     Session session(import_onnx_file(a->model), so);
     spec.model_sha256 = file_sha256(a->model);
+    spec.protect_opts = protection_options(*prot, spec.model_sha256, a->batch);
     Dataset data = load_dataset(a->data, a->labels);
     eval::CampaignOutcome r = eval::run_campaign(spec, session, data);
     if (a->json) {

@@ -10,11 +10,15 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/protect_options.hpp"
 #include "core/error.hpp"
+#include "core/hash.hpp"
 #include "data/dataset.hpp"
 #include "data/npy.hpp"
+#include "eval/protection.hpp"
 #include "exec/session.hpp"
 #include "import/onnx_import.hpp"
+#include "protect/save_protection.hpp"
 
 namespace save::cli {
 
@@ -73,6 +77,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
     bool json = false, reference = false;
   };
   auto args = std::make_shared<Args>();
+  auto prot = std::make_shared<ProtectArgs>();
   CLI::App* c = app.add_subcommand("run", "Run inference and report accuracy and latency");
   c->add_option("model", args->model, "ONNX model file")->required();
   c->add_option("--data", args->data, "'fashion-mnist' (test set) or a .npy file (N x ...)");
@@ -86,7 +91,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
   c->add_option("--threads", args->threads, "Threads (default: all cores)");
   c->add_flag("--reference", args->reference, "Use the reference kernels only");
   c->add_flag("--json", args->json, "Print a JSON summary");
-  c->callback([args, &exit_code] {
+  add_protect_options(c, prot);
+  c->callback([args, prot, &exit_code] {
     SAVE_CHECK(!args->data.empty() || !args->inputs.empty(),
                "give --data or at least one --input NAME=FILE.npy");
     SAVE_CHECK(args->data.empty() || args->inputs.empty(), "give --data or --input, not both");
@@ -95,6 +101,26 @@ void add_run_command(CLI::App& app, int& exit_code) {
     so.plan.use_fast_kernels = !args->reference;
     Session session(import_onnx_file(args->model), so);
     const Graph& g = session.graph();
+    // A protection mode's hooks run with every inference; it (re)prepares
+    // whenever a new batch shape adds a plan (a last, shorter batch).
+    std::unique_ptr<eval::Protection> protection;
+    size_t prepared_plans = 0;
+    if (prot->mode != "none") {
+      protection = eval::make_protection(
+          prot->mode, session, protection_options(*prot, file_sha256(args->model), args->batch));
+      session.set_hooks(protection->hooks());
+      protection->begin_trial(nullptr);
+    }
+    auto run_protected = [&](const std::vector<Tensor>& in) {
+      if (protection) {
+        session.plan_for(in);
+        if (session.plans().size() != prepared_plans) {
+          protection->prepare(session);
+          prepared_plans = session.plans().size();
+        }
+      }
+      return session.run(in);
+    };
     using clock = std::chrono::steady_clock;
     std::vector<double> lat_ms;
     std::vector<Tensor> outputs;
@@ -109,7 +135,19 @@ void add_run_command(CLI::App& app, int& exit_code) {
         bound[spec.substr(0, eq)] = read_npy(spec.substr(eq + 1));
       }
       auto t0 = clock::now();
-      outputs = session.run_named(bound);
+      if (protection) {
+        std::vector<Tensor> in;
+        for (ValueId v : g.inputs) {
+          auto it = bound.find(g.values[v].name);
+          SAVE_CHECK(it != bound.end(), "input '{}' is not bound (--input NAME=FILE.npy)",
+                     g.values[v].name);
+          in.push_back(it->second);
+        }
+        SAVE_CHECK(bound.size() == in.size(), "--input binds a name the model does not have");
+        outputs = run_protected(in);
+      } else {
+        outputs = session.run_named(bound);
+      }
       lat_ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
       samples = bound.begin()->second.rank() ? bound.begin()->second.shape()[0] : 1;
     } else {
@@ -126,7 +164,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
         int64_t e = std::min(n, b + args->batch);
         Tensor x = slice_rows(ds.images, b, e);
         auto t0 = clock::now();
-        std::vector<Tensor> outs = session.run({x});
+        std::vector<Tensor> outs = run_protected({x});
         lat_ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
         if (labelled) {
           const Tensor& logits = outs[0];
@@ -154,8 +192,34 @@ void add_run_command(CLI::App& app, int& exit_code) {
     std::optional<double> accuracy;
     if (labelled && samples > 0)
       accuracy = static_cast<double>(correct) / static_cast<double>(samples);
+    eval::ProtectionCounts pc;
+    const protect::SaveRunReport* save_rep = nullptr;
+    if (protection) {
+      session.set_hooks(nullptr);
+      pc = protection->end_trial();
+      save_rep = protect::save_report(*protection);
+    }
     if (args->json) {
       nlohmann::json j;
+      j["protect"] = prot->mode;
+      if (protection) {
+        j["detections"] = pc.detections;
+        j["false_alarms"] = pc.false_alarms;
+        j["recoveries"] = pc.recoveries;
+        j["uncorrectable"] = pc.uncorrectable;
+        j["restarts"] = pc.restarts;
+        j["reexecuted_steps"] = pc.reexecuted_steps;
+        j["check_ms"] = pc.check_ms;
+        j["reliable_bytes"] = pc.reliable_bytes;
+        j["detections_by_site"] = pc.by_site;
+        if (save_rep) {
+          nlohmann::json u = nlohmann::json::array();
+          for (const auto& x : save_rep->uncorrectable)
+            u.push_back({{"node", x.node}, {"value", x.value}, {"check", x.check}});
+          j["uncorrectable_sites"] = u;
+          j["inputs_outside_constraint"] = save_rep->inputs_outside_constraint;
+        }
+      }
       j["model"] = args->model;
       j["samples"] = samples;
       j["batch"] = args->batch;
@@ -172,6 +236,24 @@ void add_run_command(CLI::App& app, int& exit_code) {
         fmt::print("accuracy    {:.2f}% ({} of {})\n", *accuracy * 100, correct, samples);
       fmt::print("latency     p50 {:.3f} ms, p90 {:.3f} ms per batch\n", p50, p90);
       fmt::print("throughput  {:.1f} samples/s\n", throughput);
+      if (protection) {
+        fmt::print(
+            "protection  {}: {} detections ({} false alarms), {} recoveries ({} restarts, {} "
+            "steps re-run), {} uncorrectable; checks {:.1f} ms in all; reliable memory {} B\n",
+            prot->mode, pc.detections, pc.false_alarms, pc.recoveries, pc.restarts,
+            pc.reexecuted_steps, pc.uncorrectable, pc.check_ms, pc.reliable_bytes);
+        for (const auto& [site, n] : pc.by_site) fmt::print("  detected at {}: {}\n", site, n);
+        if (save_rep) {
+          for (const auto& x : save_rep->uncorrectable)
+            fmt::print("  UNCORRECTABLE: {} check of '{}' at node '{}' failed again after repair\n",
+                       x.check, x.value, x.node);
+          if (save_rep->inputs_outside_constraint > 0)
+            fmt::print(
+                "  {} batches had inputs outside the input constraint (not faults; range "
+                "checks skipped for them)\n",
+                save_rep->inputs_outside_constraint);
+        }
+      }
       if (!args->output.empty()) fmt::print("outputs     written to {}\n", args->output);
     }
     exit_code = 0;

@@ -252,7 +252,14 @@ CampaignOutcome run_campaign(const CampaignSpec& spec, Session& session, const D
       !(spec.fault.scenario == Scenario::kAccumulated && spec.fault.target == Target::kActivations),
       "the accumulated scenario flips resident weights; use --target weights or all "
       "(activations only exist during a run: use --scenario streaming)");
-  std::unique_ptr<Protection> protection = make_protection(spec.protect, session, spec.protect_opts);
+  std::unique_ptr<Protection> owned =
+      spec.protection ? std::unique_ptr<Protection>() : make_protection(spec.protect, session, [&] {
+        ProtectionOptions o = spec.protect_opts;
+        if (o.model_sha256.empty()) o.model_sha256 = spec.model_sha256;
+        if (o.batch <= 0) o.batch = spec.batch;
+        return o;
+      }());
+  Protection* protection = spec.protection ? spec.protection : owned.get();
   Series series = Series::from(protection->name(), spec.fault);
 
   int64_t samples = data.size();
@@ -316,7 +323,11 @@ CampaignOutcome run_campaign(const CampaignSpec& spec, Session& session, const D
 
   int64_t to_run = static_cast<int64_t>(todo.size());
   if (spec.max_new_trials >= 0) to_run = std::min(to_run, spec.max_new_trials);
-  Progress progress(to_run, spec.progress, spec.progress_tty);
+  Progress own_progress(to_run, spec.progress, spec.progress_tty);
+  Progress& progress = spec.shared_progress ? *spec.shared_progress : own_progress;
+  // A shared bar counted every requested trial: drop those not run here.
+  if (spec.shared_progress)
+    progress.drop(outcome.skipped + static_cast<int64_t>(todo.size()) - to_run);
   RunState st{session, batches, scorer, golden, labels, *protection, {}, {}};
   st.top1.resize(static_cast<size_t>(spec.batch));
   st.lat_ms.reserve(batches.inputs.size());
@@ -331,7 +342,7 @@ CampaignOutcome run_campaign(const CampaignSpec& spec, Session& session, const D
     progress.finish(label, result_text(r), r.seconds);
     ++outcome.ran;
   }
-  progress.done();
+  if (!spec.shared_progress) progress.done();
   outcome.complete = to_run == static_cast<int64_t>(todo.size());
 
   nlohmann::json header = {{"model", spec.model_path},

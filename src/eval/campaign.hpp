@@ -20,11 +20,13 @@
 #include <vector>
 
 #include "data/dataset.hpp"
-#include "exec/session.hpp"
 #include "eval/protection.hpp"
+#include "exec/session.hpp"
 #include "inject/injector.hpp"
 
 namespace save::eval {
+
+class Progress;
 
 struct CampaignSpec {
   std::string model_path;    // as given: reported, not part of any key
@@ -46,6 +48,12 @@ struct CampaignSpec {
   int64_t max_new_trials = -1;
   std::FILE* progress = stderr;  // null: silent
   bool progress_tty = false;
+  // `save eval`: one bar over many campaigns (null: this campaign draws its
+  // own on `progress`).
+  Progress* shared_progress = nullptr;
+  // A mode already set up on the session given to run_campaign (profiled or
+  // analysed once, reused by many campaigns); null: make spec.protect here.
+  Protection* protection = nullptr;
 };
 
 struct CampaignOutcome {

@@ -43,6 +43,10 @@ void HookChain::before_step(Execution& ex, size_t step) {
   for (ExecHooks* h : hooks_) h->before_step(ex, step);
 }
 
+void HookChain::after_kernel(Execution& ex, size_t step) {
+  for (ExecHooks* h : hooks_) h->after_kernel(ex, step);
+}
+
 size_t HookChain::after_step(Execution& ex, size_t step) {
   size_t next = step + 1;
   for (ExecHooks* h : hooks_) next = std::min(next, h->after_step(ex, step));

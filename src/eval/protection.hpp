@@ -22,6 +22,9 @@ namespace save::eval {
 struct ProtectionOptions {
   // save: a plan written by `save analyze -o`; "": analyse on the fly.
   std::string plan_path;
+  // The model's sha256: a plan made for another model is refused.
+  std::string model_sha256;
+  double tolerance = 1e-5;  // save: robust-bit tolerance when analysing on the fly
   // save: reliable-memory budget, "BYTES" or "PERCENT%" of inference memory
   // ("": the default, 1%).
   std::string reliable_mem;
@@ -33,8 +36,8 @@ struct ProtectionOptions {
   // ranger / drdna: the data their bounds and signatures are profiled on.
   std::string profile_data = "fashion-mnist";
   int64_t profile_samples = 10000;
-  int64_t batch = 64;        // batch size the profiling runs at
-  std::FILE* log = stderr;   // where a mode says what it set up (null: silent)
+  int64_t batch = 64;       // batch size the profiling runs at
+  std::FILE* log = stderr;  // where a mode says what it set up (null: silent)
 };
 
 struct ProtectionCounts {
@@ -80,6 +83,7 @@ class HookChain : public ExecHooks {
   explicit HookChain(std::vector<ExecHooks*> hooks);
   void on_run_begin(Execution& ex) override;
   void before_step(Execution& ex, size_t step) override;
+  void after_kernel(Execution& ex, size_t step) override;
   size_t after_step(Execution& ex, size_t step) override;
   void on_run_end(Execution& ex) override;
 

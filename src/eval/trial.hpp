@@ -44,8 +44,8 @@ struct TrialResult {
   int64_t detections = 0, false_alarms = 0, recoveries = 0;
   int64_t uncorrectable = 0, restarts = 0, reexecuted_steps = 0;
   int64_t reliable_bytes = 0;  // reliable memory the protection mode uses
-  int64_t bits_flipped = 0;  // injector.applied().size()
-  int64_t weight_bits = 0;   // of which in weights (persistent)
+  int64_t bits_flipped = 0;    // injector.applied().size()
+  int64_t weight_bits = 0;     // of which in weights (persistent)
   // Wall-clock measurements: recorded here and in timings.json, never in
   // summary.json (which must be byte-identical across runs).
   double latency_ms = 0;  // median per batch (inputs in + inference)

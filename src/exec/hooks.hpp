@@ -16,6 +16,11 @@ class ExecHooks {
   virtual void on_run_begin(Execution& ex) {}
   // Before step `step` reads its inputs.
   virtual void before_step(Execution& ex, size_t step) {}
+  // Right after step `step`'s kernel wrote its outputs, before any hook's
+  // after_step: the place for checks that belong to the kernel itself (SAVE
+  // fuses its range check into the compute kernel), so they see the outputs
+  // exactly as computed, before a flip can land on them.
+  virtual void after_kernel(Execution& ex, size_t step) {}
   // After step `step` wrote its outputs. Returns the step to run next:
   // step + 1 to go on, or an earlier step to restart from there (recovery).
   virtual size_t after_step(Execution& ex, size_t step) { return step + 1; }

@@ -97,8 +97,23 @@ void execute_steps(Plan& plan, ExecHooks* hooks, Execution& ex, size_t first) {
     } else {
       st.def->reference(ctx);
     }
-    s = hooks ? hooks->after_step(ex, s) : s + 1;
+    if (hooks) {
+      hooks->after_kernel(ex, s);
+      s = hooks->after_step(ex, s);
+    } else {
+      ++s;
+    }
   }
+}
+
+bool Execution::reload_input(size_t i) {
+  if (!host_inputs_ || i >= host_inputs_->size()) return false;
+  ValueId v = plan_.graph().inputs[i];
+  if (plan_.values()[v].storage != Storage::kArena) return true;
+  const Tensor& t = (*host_inputs_)[i];
+  TensorView dst = plan_.view(v);
+  if (dst.data != nullptr && t.nbytes() > 0) std::memcpy(dst.data, t.data(), t.nbytes());
+  return true;
 }
 
 Plan& Session::load_inputs(const std::vector<Tensor>& inputs) {
@@ -110,11 +125,13 @@ Plan& Session::load_inputs(const std::vector<Tensor>& inputs) {
     if (dst.data != nullptr && inputs[i].nbytes() > 0)
       std::memcpy(dst.data, inputs[i].data(), inputs[i].nbytes());
   }
+  host_inputs_ = inputs;
+  host_inputs_plan_ = &plan;
   return plan;
 }
 
 void Session::execute(Plan& plan, size_t first_step) {
-  Execution ex(plan, constants_epoch_);
+  Execution ex(plan, constants_epoch_, host_inputs_plan_ == &plan ? &host_inputs_ : nullptr);
   if (hooks_) hooks_->on_run_begin(ex);
   execute_steps(plan, hooks_, ex, first_step);
   if (hooks_) hooks_->on_run_end(ex);

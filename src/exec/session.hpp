@@ -26,8 +26,15 @@ struct SessionOptions {
 // The state of one run, handed to hooks.
 class Execution {
  public:
-  Execution(Plan& plan, uint64_t& epoch) : plan_(plan), epoch_(epoch) {}
+  Execution(Plan& plan, uint64_t& epoch, const std::vector<Tensor>* host_inputs = nullptr)
+      : plan_(plan), epoch_(epoch), host_inputs_(host_inputs) {}
   Plan& plan() { return plan_; }
+  // The inputs as handed in (host memory, never flipped), in graph.inputs
+  // order; null when the run did not go through Session::load_inputs.
+  const std::vector<Tensor>* host_inputs() const { return host_inputs_; }
+  // Copies host input `i` into its arena slot again (recovery of an input
+  // whose device copy was corrupted or reused). False without host inputs.
+  bool reload_input(size_t i);
   TensorView value(ValueId v) const { return plan_.view(v); }
   // A hook that rewrites a constant's device copy must call this so fast
   // kernels drop their repacked copies.
@@ -37,6 +44,7 @@ class Execution {
  private:
   Plan& plan_;
   uint64_t& epoch_;
+  const std::vector<Tensor>* host_inputs_;
 };
 
 class Session {
@@ -82,6 +90,10 @@ class Session {
   Graph graph_;
   SessionOptions opts_;
   ExecHooks* hooks_ = nullptr;
+  // The inputs of the last load_inputs (shared storage, no copy): the host
+  // copy hooks may reload from.
+  std::vector<Tensor> host_inputs_;
+  const Plan* host_inputs_plan_ = nullptr;
   std::map<std::vector<std::vector<int64_t>>, std::unique_ptr<Plan>> plans_;
   // Device copies of the graph constants, shared by all plans.
   std::vector<Tensor> device_constants_;

@@ -1,13 +1,440 @@
 #include "protect/save_protection.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <set>
+
 #include "core/error.hpp"
+#include "exec/session.hpp"
+#include "protect/allocation.hpp"
+#include "protect/checks.hpp"
+#include "protect/restart.hpp"
 
 namespace save::protect {
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+enum class CheckKind : uint8_t {
+  kNone,       // not checked: all bits robust, reliable region, or no plan entry
+  kRangeRead,  // range check before each read (no vulnerable bit)
+  kSum,        // range check + checksum when written, checksum before each read
+};
+
+// How one activation is checked in one plan (batch size).
+struct ValueCheck {
+  CheckKind kind = CheckKind::kNone;
+  ChannelLayout layout;
+  std::vector<float> lo, hi;  // widened bounds per channel (reliable metadata)
+  uint32_t mask = 0;          // non-robust bits
+  bool input = false;         // a graph input (reloaded from the host copy)
+  size_t input_index = 0;
+};
+
+// A weight's golden checksum (--weight-check checksum), kept in reliable memory.
+struct WeightCheck {
+  ValueId value = kNoId;
+  uint32_t golden_sum = 0;
+  bool by_sum = false;  // false: compare with the host copy
+};
+
+struct PlanState {
+  std::vector<ValueCheck> checks;                  // by ValueId
+  std::vector<std::vector<ValueId>> write_checks;  // by step: outputs to check when written
+  // By step: inputs to verify before it reads them; entry [steps] holds the
+  // graph outputs, verified before they are released.
+  std::vector<std::vector<ValueId>> read_checks;
+  std::vector<std::vector<WeightCheck>> weights;  // by step: weights it read
+  std::vector<uint32_t> sums;                     // by ValueId: checksum when written
+  Allocation alloc;
+  int64_t checked = 0, range_only = 0;
+};
+
+// The margin the runtime adds to the analysed bounds. The analysis already
+// widens each op's bounds for rounding (ops/interval.hpp); this extra
+// relative margin absorbs the difference between batch-1 analysis and
+// batched kernels' summation order. A flip that moves a value by less than
+// it is tiny next to the value's range, i.e. close to robust anyway.
+constexpr double kRelMargin = 1e-4;
+
+float widen_lo(float lo, float span) {
+  return std::isfinite(lo) ? lo - static_cast<float>(kRelMargin) * span - 1e-6f : lo;
+}
+float widen_hi(float hi, float span) {
+  return std::isfinite(hi) ? hi + static_cast<float>(kRelMargin) * span + 1e-6f : hi;
+}
+
+class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
+ public:
+  SaveProtectionImpl(Session& session, ProtectionPlan plan, Budget budget, bool weight_sums,
+                     std::FILE* log)
+      : session_(session),
+        plan_(std::move(plan)),
+        budget_(budget),
+        weight_sums_(weight_sums),
+        log_(log) {}
+
+  std::string name() const override { return "save"; }
+  ExecHooks* hooks() override { return this; }
+  const SaveRunReport& report() const { return report_; }
+
+  void prepare(Session& session) override {
+    for (Plan* p : session.plans()) state_for(*p);
+  }
+
+  void begin_trial(const Injector* injector) override {
+    injector_ = injector;
+    int64_t reliable = report_.counts.reliable_bytes;
+    report_.counts = {};
+    report_.counts.reliable_bytes = reliable;
+    report_.uncorrectable.clear();
+    report_.inputs_outside_constraint = 0;
+  }
+
+  eval::ProtectionCounts end_trial() override {
+    eval::ProtectionCounts c = report_.counts;
+    c.uncorrectable = static_cast<int64_t>(report_.uncorrectable.size());
+    return c;
+  }
+
+  // ---- hooks ----
+
+  void on_run_begin(Execution& ex) override {
+    auto t0 = Clock::now();
+    st_ = &state_for(ex.plan());
+    retries_.clear();
+    restarts_this_run_ = 0;
+    gave_up_ = false;
+    ranges_on_ = true;
+    const Plan& plan = ex.plan();
+    const Graph& g = plan.graph();
+    // Inputs: outside the constraint is the caller's doing, not a fault:
+    // range checks would be meaningless for this run (checksums still hold).
+    for (size_t i = 0; i < g.inputs.size(); ++i) {
+      ValueId v = g.inputs[i];
+      ValueCheck& c = st_->checks[v];
+      if (c.kind == CheckKind::kNone && plan.values()[v].region != Region::kReliable) continue;
+      const Tensor* host = ex.host_inputs() ? &(*ex.host_inputs())[i] : nullptr;
+      const float* x = host ? host->ptr<const float>() : ex.value(v).ptr<const float>();
+      if (!c.lo.empty() && !range_check(x, c.layout, c.lo.data(), c.hi.data())) {
+        ranges_on_ = false;
+        ++report_.inputs_outside_constraint;
+      }
+      // The reference checksum comes from the host copy: a flip that landed
+      // on the device copy before step 0 is then caught at the first read.
+      if (c.kind == CheckKind::kSum)
+        st_->sums[v] = masked_sum(x, static_cast<size_t>(plan.values()[v].nbytes / 4), c.mask);
+    }
+    add_check_time(t0);
+  }
+
+  void after_kernel(Execution& ex, size_t step) override {
+    auto t0 = Clock::now();
+    for (ValueId v : st_->write_checks[step]) {
+      const ValueCheck& c = st_->checks[v];
+      CheckResult r = range_check_and_sum(ex.value(v).ptr<const float>(), c.layout, c.lo.data(),
+                                          c.hi.data(), c.mask);
+      st_->sums[v] = r.checksum;
+      if (!r.in_range && ranges_on_) pending_.push_back({step, v, "range"});
+    }
+    add_check_time(t0);
+  }
+
+  size_t after_step(Execution& ex, size_t step) override {
+    auto t0 = Clock::now();
+    Plan& plan = ex.plan();
+    // Weights this step read: a flip in them means its outputs are suspect.
+    for (const WeightCheck& w : st_->weights[step])
+      if (!weight_ok(plan, w)) pending_.push_back({step, w.value, "weight"});
+    // The inputs of the next step as they are now (flips land between
+    // steps); after the last step, the outputs about to be released.
+    for (ValueId v : st_->read_checks[step + 1])
+      if (!value_ok(ex, v)) pending_.push_back({step + 1, v, "checksum"});
+    add_check_time(t0);
+    if (pending_.empty()) return step + 1;
+    return recover(ex, step);
+  }
+
+  void on_run_end(Execution& ex) override {}
+
+ private:
+  struct Failure {
+    size_t step;  // the step whose output or input failed
+    ValueId value;
+    const char* check;
+  };
+
+  void add_check_time(Clock::time_point t0) {
+    report_.counts.check_ms += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  }
+
+  bool weight_ok(const Plan& plan, const WeightCheck& w) const {
+    const PlannedValue& pv = plan.values()[w.value];
+    if (w.by_sum)
+      return masked_sum(pv.constant.data(), pv.constant.nbytes() / 4, ~0u) == w.golden_sum;
+    return std::memcmp(pv.constant.data(), pv.golden.data(), pv.constant.nbytes()) == 0;
+  }
+
+  bool value_ok(Execution& ex, ValueId v) const {
+    const ValueCheck& c = st_->checks[v];
+    TensorView x = ex.value(v);
+    if (c.kind == CheckKind::kRangeRead)
+      return !ranges_on_ || range_check(x.ptr<const float>(), c.layout, c.lo.data(), c.hi.data());
+    return masked_sum(x.data, x.nbytes() / 4, c.mask) == st_->sums[v];
+  }
+
+  // Repairs what failed and returns the step to restart from.
+  size_t recover(Execution& ex, size_t now) {
+    Plan& plan = ex.plan();
+    const Graph& g = plan.graph();
+    // Outside a campaign nothing is flipped: every detection is a false alarm.
+    bool flips_in = injector_ != nullptr && !injector_->applied().empty();
+    size_t restart = now + 1;
+    std::vector<size_t> reload;
+    bool weights_repaired = false, repaired_in_place = false;
+    // A restart skips the read checks of the step it restarts at (they ran
+    // in the previous step's after_step, possibly before a later flip), so
+    // those are run here, which may move the restart earlier.
+    size_t verified_from = now + 1;
+    while (!pending_.empty()) {
+      std::vector<Failure> failures;
+      failures.swap(pending_);
+      for (const Failure& f : failures) {
+        ++report_.counts.detections;
+        if (!flips_in) ++report_.counts.false_alarms;
+        const std::string& node =
+            f.step < plan.steps().size() ? g.nodes[plan.steps()[f.step].node].name : "<outputs>";
+        ++report_.counts.by_site[fmt::format("{}/{}", node, f.check)];
+        auto key = std::make_pair(f.step, f.value);
+        if (++retries_[key] > 1 || restarts_this_run_ >= kMaxRestarts || gave_up_) {
+          // Came back after a repair at the same place: a stuck bit.
+          if (!gave_up_) report_.uncorrectable.push_back({node, g.values[f.value].name, f.check});
+          gave_up_ = true;
+          continue;
+        }
+        size_t from = f.step;
+        if (std::string(f.check) == "weight") {
+          weights_repaired |= plan.restore_constant(f.value);
+        } else if (std::string(f.check) == "checksum") {
+          // Corrupted in memory after it was written: recompute it (a graph
+          // input is copied in again from the host copy).
+          const ValueCheck& c = st_->checks[f.value];
+          if (c.input) {
+            reload.push_back(c.input_index);  // nothing to re-run
+            repaired_in_place = true;
+            continue;
+          }
+          from = static_cast<size_t>(plan.values()[f.value].first_step);
+        } else {
+          // Out of range when written: a corrupted weight of this step.
+          for (const WeightCheck& w : st_->weights[f.step])
+            weights_repaired |= plan.restore_constant(w.value);
+        }
+        RestartPoint rp = restart_point(plan, std::min(from, now), now);
+        restart = std::min(restart, rp.step);
+        reload.insert(reload.end(), rp.reload_inputs.begin(), rp.reload_inputs.end());
+      }
+      if (gave_up_) break;
+      for (size_t i : reload) ex.reload_input(i);
+      reload.clear();
+      if (restart < verified_from && restart <= now) {
+        for (ValueId v : st_->read_checks[restart])
+          if (!value_ok(ex, v)) pending_.push_back({restart, v, "checksum"});
+        verified_from = restart;
+      }
+    }
+    pending_.clear();
+    if (weights_repaired) {
+      session_.restore_constants();  // folded copies in other plans
+      ex.constants_changed();        // fast kernels repack
+    }
+    if (gave_up_) return now + 1;
+    if (restart > now) {
+      report_.counts.recoveries += repaired_in_place || weights_repaired;
+      return now + 1;
+    }
+    ++report_.counts.recoveries;
+    ++report_.counts.restarts;
+    ++restarts_this_run_;
+    report_.counts.reexecuted_steps += static_cast<int64_t>(now + 1 - restart);
+    return restart;
+  }
+
+  PlanState& state_for(Plan& plan) {
+    auto it = states_.find(&plan);
+    if (it != states_.end()) return *it->second;
+    auto st = std::make_unique<PlanState>();
+    build_checks(plan, *st);
+    PlanState& ref = *st;
+    states_.emplace(&plan, std::move(st));
+    return ref;
+  }
+
+  void build_checks(Plan& plan, PlanState& st) {
+    const Graph& g = plan.graph();
+    const auto& vals = plan.values();
+    const size_t nsteps = plan.steps().size();
+    st.checks.assign(vals.size(), {});
+    st.sums.assign(vals.size(), 0);
+    st.write_checks.assign(nsteps, {});
+    st.read_checks.assign(nsteps + 1, {});
+    st.weights.assign(nsteps, {});
+    std::vector<ValueId> checked;
+    int64_t metadata = 0;
+    for (ValueId v = 0; v < vals.size(); ++v) {
+      const PlannedValue& pv = vals[v];
+      if (pv.storage != Storage::kArena || pv.info.dtype != DType::kF32) continue;
+      auto it = plan_.activations.find(g.values[v].name);
+      if (it == plan_.activations.end()) continue;
+      const ActivationPlan& a = it->second;
+      if (a.nonrobust_mask == 0) continue;  // every bit robust: ignore
+      ValueCheck& c = st.checks[v];
+      c.kind = a.has_vulnerable() ? CheckKind::kSum : CheckKind::kRangeRead;
+      c.mask = a.nonrobust_mask;
+      const auto& shape = pv.info.shape;
+      int64_t numel = shape_numel(shape);
+      if (a.lo.size() > 1 && shape.size() >= 2 && shape[1] == static_cast<int64_t>(a.lo.size())) {
+        c.layout.channels = shape[1];
+        c.layout.inner = 1;
+        for (size_t d = 2; d < shape.size(); ++d) c.layout.inner *= shape[d];
+        c.layout.outer = numel / std::max<int64_t>(1, c.layout.channels * c.layout.inner);
+        c.lo = a.lo;
+        c.hi = a.hi;
+      } else {
+        // The channel axis holds the batch here: one range for the tensor.
+        c.layout.outer = numel;
+        c.lo = {*std::min_element(a.lo.begin(), a.lo.end())};
+        c.hi = {*std::max_element(a.hi.begin(), a.hi.end())};
+      }
+      for (size_t k = 0; k < c.lo.size(); ++k) {
+        float span = std::isfinite(c.hi[k] - c.lo[k])
+                         ? std::max(std::abs(c.lo[k]), std::abs(c.hi[k]))
+                         : 0.0f;
+        c.lo[k] = widen_lo(c.lo[k], span);
+        c.hi[k] = widen_hi(c.hi[k], span);
+      }
+      for (size_t i = 0; i < g.inputs.size(); ++i)
+        if (g.inputs[i] == v) c.input = true, c.input_index = i;
+      metadata += static_cast<int64_t>(c.lo.size() * 2 * sizeof(float) + sizeof(uint32_t) * 2);
+      checked.push_back(v);
+    }
+    // Weights: verified after every step that reads them.
+    std::set<ValueId> weight_set;
+    for (size_t s = 0; s < nsteps; ++s)
+      for (ValueId v : plan.steps()[s].inputs) {
+        if (v == kNoId || vals[v].storage != Storage::kConstant) continue;
+        if (vals[v].region != Region::kDevice || vals[v].constant.nbytes() == 0) continue;
+        WeightCheck w{v, 0, weight_sums_ && vals[v].constant.nbytes() % 4 == 0};
+        if (w.by_sum)
+          w.golden_sum = masked_sum(vals[v].golden.data(), vals[v].golden.nbytes() / 4, ~0u);
+        st.weights[s].push_back(w);
+        if (w.by_sum && weight_set.insert(v).second) metadata += sizeof(uint32_t);
+      }
+
+    st.alloc = choose_allocation(plan, plan_, checked, metadata, budget_);
+    apply_allocation(plan, st.alloc);
+    for (ValueId v : st.alloc.placed) st.checks[v].kind = CheckKind::kNone;
+    for (ValueId v : checked) {
+      const ValueCheck& c = st.checks[v];
+      if (c.kind == CheckKind::kNone) continue;
+      ++st.checked;
+      st.range_only += c.kind == CheckKind::kRangeRead;
+      if (c.kind == CheckKind::kSum && vals[v].first_step >= 0)
+        st.write_checks[static_cast<size_t>(vals[v].first_step)].push_back(v);
+      for (size_t r : plan.readers(v)) st.read_checks[r].push_back(v);
+      if (vals[v].last_step == static_cast<int64_t>(nsteps)) st.read_checks[nsteps].push_back(v);
+    }
+    report_.checked_values = st.checked;
+    report_.range_only_values = st.range_only;
+    report_.placed_values = static_cast<int64_t>(st.alloc.placed.size());
+    report_.counts.reliable_bytes = std::max(report_.counts.reliable_bytes, st.alloc.used_bytes());
+    if (log_) {
+      fmt::print(log_,
+                 "save: batch {}: {} activations checked ({} by range only, {} by range + "
+                 "checksum), {} weights verified against the {}; reliable memory {} of {} "
+                 "budget ({} of {} inference bytes): metadata {} B, {} activations placed "
+                 "({} B)",
+                 plan.input_infos().empty() || plan.input_infos()[0].shape.empty()
+                     ? 0
+                     : plan.input_infos()[0].shape[0],
+                 st.checked, st.range_only, st.checked - st.range_only, count_weights(st),
+                 weight_sums_ ? "golden checksums" : "host copy", st.alloc.used_bytes(),
+                 st.alloc.budget_bytes, budget_.str(), st.alloc.inference_bytes,
+                 st.alloc.metadata_bytes, st.alloc.placed.size(), st.alloc.placed_bytes);
+      if (!st.alloc.left_in_device.empty())
+        fmt::print(log_, "; {} checked activations left in device memory (over budget)",
+                   st.alloc.left_in_device.size());
+      fmt::print(log_, "\n");
+    }
+  }
+
+  static size_t count_weights(const PlanState& st) {
+    std::set<ValueId> w;
+    for (const auto& ws : st.weights)
+      for (const WeightCheck& c : ws) w.insert(c.value);
+    return w.size();
+  }
+
+  static constexpr int kMaxRestarts = 64;  // per run: beyond this, report and stop
+
+  Session& session_;
+  ProtectionPlan plan_;
+  Budget budget_;
+  bool weight_sums_;
+  std::FILE* log_;
+  std::map<const Plan*, std::unique_ptr<PlanState>> states_;
+  PlanState* st_ = nullptr;
+  const Injector* injector_ = nullptr;
+  std::vector<Failure> pending_;
+  std::map<std::pair<size_t, ValueId>, int> retries_;
+  int restarts_this_run_ = 0;
+  bool gave_up_ = false;
+  bool ranges_on_ = true;
+  SaveRunReport report_;
+};
+
+}  // namespace
+
 std::unique_ptr<eval::Protection> make_save_protection(Session& session,
                                                        const eval::ProtectionOptions& opts) {
-  (void)session, (void)opts;
-  fail("--protect save is not implemented yet");
+  SAVE_CHECK(opts.weight_check == "host" || opts.weight_check == "checksum",
+             "--weight-check must be 'host' or 'checksum' (got '{}')", opts.weight_check);
+  Budget budget = Budget::parse(opts.reliable_mem);
+  ProtectionPlan plan;
+  if (!opts.plan_path.empty()) {
+    plan = load_plan(opts.plan_path, opts.model_sha256);
+    for (const InputRange& r : plan.inputs) {
+      auto it = opts.input_ranges.find(r.name);
+      SAVE_CHECK(
+          it == opts.input_ranges.end() || (it->second.first == r.lo && it->second.second == r.hi),
+          "--input-range {}={}:{} differs from the plan's constraint [{}, {}]; re-run "
+          "`save analyze` with it",
+          r.name, it == opts.input_ranges.end() ? 0 : it->second.first,
+          it == opts.input_ranges.end() ? 0 : it->second.second, r.lo, r.hi);
+    }
+  } else {
+    RangeOptions ro;
+    ro.input_ranges = opts.input_ranges;
+    plan = build_plan(session, ro, opts.tolerance, opts.model_sha256);
+    if (opts.log)
+      fmt::print(opts.log, "save: analysed the model in {:.2f} s (tolerance {:g})\n",
+                 plan.analysis_seconds, plan.tolerance);
+  }
+  return std::make_unique<SaveProtectionImpl>(session, std::move(plan), budget,
+                                              opts.weight_check == "checksum", opts.log);
+}
+
+const SaveRunReport* save_report(const eval::Protection& p) {
+  const auto* s = dynamic_cast<const SaveProtectionImpl*>(&p);
+  return s ? &s->report() : nullptr;
 }
 
 }  // namespace save::protect

@@ -1,0 +1,39 @@
+#include "cli/protect_options.hpp"
+
+#include "analysis/range_analysis.hpp"
+
+namespace save::cli {
+
+void add_protect_options(CLI::App* c, const std::shared_ptr<ProtectArgs>& a) {
+  c->add_option("--protect", a->mode,
+                "Protection mode: none, save, or a baseline (dmr, tmr, ecc, ranger, drdna, abft)")
+      ->capture_default_str();
+  c->add_option("--plan", a->plan,
+                "save: protection plan from `save analyze -o` (default: analyse on the fly)");
+  c->add_option("--reliable-mem", a->reliable_mem,
+                "save: reliable-memory budget, BYTES (e.g. 65536, 64KiB) or PERCENT% of "
+                "inference memory (default 1%)");
+  c->add_option("--weight-check", a->weight_check,
+                "save: verify device weights against the 'host' copy or golden 'checksum's")
+      ->capture_default_str();
+  c->add_option("--input-range", a->input_ranges,
+                "save: NAME=LO:HI constraint on a model input (default [0, 1] for float inputs)");
+  c->add_option("--tolerance", a->tolerance,
+                "save: largest harmless change of a value (robust bits) when analysing")
+      ->capture_default_str();
+}
+
+eval::ProtectionOptions protection_options(const ProtectArgs& a, const std::string& model_sha256,
+                                           int64_t batch) {
+  eval::ProtectionOptions o;
+  o.plan_path = a.plan;
+  o.model_sha256 = model_sha256;
+  o.tolerance = a.tolerance;
+  o.reliable_mem = a.reliable_mem;
+  o.weight_check = a.weight_check;
+  for (const std::string& r : a.input_ranges) o.input_ranges.insert(parse_input_range(r));
+  o.batch = batch;
+  return o;
+}
+
+}  // namespace save::cli

@@ -1,0 +1,30 @@
+// The --protect family of options, shared by `save run`, `save inject` and
+// `save eval`: the mode and what it needs (plan, reliable budget, weight
+// check, input constraint).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "eval/protection.hpp"
+
+namespace save::cli {
+
+struct ProtectArgs {
+  std::string mode = "none";
+  std::string plan, reliable_mem, weight_check = "host";
+  std::vector<std::string> input_ranges;
+  double tolerance = 1e-5;
+};
+
+// Registers --protect, --plan, --reliable-mem, --weight-check, --input-range
+// and --tolerance on `c`.
+void add_protect_options(CLI::App* c, const std::shared_ptr<ProtectArgs>& a);
+
+// The options a mode gets; `model_sha256` ties a --plan to its model.
+eval::ProtectionOptions protection_options(const ProtectArgs& a, const std::string& model_sha256,
+                                           int64_t batch);
+
+}  // namespace save::cli

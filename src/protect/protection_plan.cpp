@@ -1,0 +1,179 @@
+#include "protect/protection_plan.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "analysis/bit_classes.hpp"
+#include "core/error.hpp"
+#include "eval/files.hpp"
+
+namespace save::protect {
+
+namespace {
+
+// One channel's classes: adds its counts and its non-robust bits.
+void add_channel(ActivationPlan& a, float lo, float hi, double tol) {
+  if (!std::isfinite(lo) || !std::isfinite(hi)) {
+    a.vulnerable_bits += 32;
+    a.nonrobust_mask = ~0u;
+    return;
+  }
+  BitClasses bc = classify_bits(lo, hi, tol);
+  for (int b = 0; b < 32; ++b) {
+    switch (bc.bit[b]) {
+      case BitClass::kRobust:
+        a.robust_bits += 1;
+        break;
+      case BitClass::kRanging:
+        a.ranging_bits += 1;
+        a.nonrobust_mask |= 1u << b;
+        break;
+      case BitClass::kVulnerable:
+        a.vulnerable_bits += 1;
+        a.nonrobust_mask |= 1u << b;
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+ProtectionPlan plan_from_analysis(const RangeAnalysis& ra, double tolerance,
+                                  const std::string& model_sha256) {
+  SAVE_CHECK(ra.plan != nullptr, "plan_from_analysis needs a finished range analysis");
+  const Plan& plan = *ra.plan;
+  const Graph& g = plan.graph();
+  ProtectionPlan p;
+  p.model_sha256 = model_sha256;
+  p.tolerance = tolerance;
+  p.inputs = ra.inputs;
+  p.analysis_seconds = ra.seconds;
+  for (ValueId v = 0; v < plan.values().size(); ++v) {
+    const PlannedValue& pv = plan.values()[v];
+    const ValueSummary& s = ra.summary[v];
+    if (pv.storage != Storage::kArena || !s.present || pv.info.dtype != DType::kF32) continue;
+    ActivationPlan a;
+    a.name = g.values[v].name;
+    if (!s.channel_lo.empty()) {
+      a.lo = s.channel_lo;
+      a.hi = s.channel_hi;
+    } else {
+      a.lo = {static_cast<float>(s.min_lo)};
+      a.hi = {static_cast<float>(s.max_hi)};
+    }
+    a.bounded = true;
+    for (size_t c = 0; c < a.lo.size(); ++c) {
+      add_channel(a, a.lo[c], a.hi[c], tolerance);
+      a.bounded = a.bounded && std::isfinite(a.lo[c]) && std::isfinite(a.hi[c]);
+    }
+    double n = static_cast<double>(a.lo.size());
+    a.robust_bits /= n, a.ranging_bits /= n, a.vulnerable_bits /= n;
+    p.activations.emplace(a.name, std::move(a));
+  }
+  return p;
+}
+
+ProtectionPlan build_plan(Session& session, const RangeOptions& opts, double tolerance,
+                          const std::string& model_sha256) {
+  RangeAnalysis ra = analyze_ranges(session, opts);
+  return plan_from_analysis(ra, tolerance, model_sha256);
+}
+
+namespace {
+
+// JSON has no Inf: unbounded ends are written as null.
+nlohmann::json bound_json(float x) {
+  return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr);
+}
+float bound_from(const nlohmann::json& j, float inf) {
+  return j.is_null() ? inf : j.get<float>();
+}
+
+}  // namespace
+
+void save_plan(const ProtectionPlan& plan, const std::string& path) {
+  nlohmann::json j;
+  j["format"] = "save-protection-plan";
+  j["version"] = plan.version;
+  j["model_sha256"] = plan.model_sha256;
+  j["tolerance"] = plan.tolerance;
+  j["analysis_seconds"] = plan.analysis_seconds;
+  for (const InputRange& r : plan.inputs)
+    j["inputs"].push_back({{"name", r.name},
+                           {"lo", r.lo},
+                           {"hi", r.hi},
+                           {"defaulted", r.defaulted},
+                           {"bounded", r.bounded}});
+  nlohmann::json vals = nlohmann::json::array();
+  for (const auto& [name, a] : plan.activations) {
+    nlohmann::json lo = nlohmann::json::array(), hi = nlohmann::json::array();
+    for (size_t c = 0; c < a.lo.size(); ++c) {
+      lo.push_back(bound_json(a.lo[c]));
+      hi.push_back(bound_json(a.hi[c]));
+    }
+    vals.push_back({{"name", name},
+                    {"lo", lo},
+                    {"hi", hi},
+                    {"nonrobust_mask", a.nonrobust_mask},
+                    {"robust_bits", a.robust_bits},
+                    {"ranging_bits", a.ranging_bits},
+                    {"vulnerable_bits", a.vulnerable_bits},
+                    {"bounded", a.bounded}});
+  }
+  j["activations"] = std::move(vals);
+  eval::write_file_atomic(path, j.dump() + "\n");
+}
+
+ProtectionPlan load_plan(const std::string& path, const std::string& expected_sha256) {
+  std::string text = eval::read_file_or_empty(path);
+  SAVE_CHECK(!text.empty(), "cannot read the protection plan '{}' (missing or empty)", path);
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  SAVE_CHECK(!j.is_discarded() && j.is_object() && j.value("format", "") == "save-protection-plan",
+             "'{}' is not a SAVE protection plan (write one with `save analyze MODEL -o PLAN`)",
+             path);
+  int version = j.value("version", 0);
+  SAVE_CHECK(version == kPlanFormatVersion,
+             "protection plan '{}' has format version {}, this build reads version {}; "
+             "re-run `save analyze -o`",
+             path, version, kPlanFormatVersion);
+  ProtectionPlan p;
+  try {
+    p.model_sha256 = j.at("model_sha256").get<std::string>();
+    p.tolerance = j.at("tolerance").get<double>();
+    p.analysis_seconds = j.value("analysis_seconds", 0.0);
+    if (j.contains("inputs"))
+      for (const auto& r : j.at("inputs"))
+        p.inputs.push_back({r.at("name").get<std::string>(), r.at("lo").get<double>(),
+                            r.at("hi").get<double>(), r.at("defaulted").get<bool>(),
+                            r.at("bounded").get<bool>()});
+    const float inf = std::numeric_limits<float>::infinity();
+    for (const auto& v : j.at("activations")) {
+      ActivationPlan a;
+      a.name = v.at("name").get<std::string>();
+      for (const auto& x : v.at("lo")) a.lo.push_back(bound_from(x, -inf));
+      for (const auto& x : v.at("hi")) a.hi.push_back(bound_from(x, inf));
+      SAVE_CHECK(!a.lo.empty() && a.lo.size() == a.hi.size(), "bad bounds for '{}'", a.name);
+      a.nonrobust_mask = v.at("nonrobust_mask").get<uint32_t>();
+      a.robust_bits = v.at("robust_bits").get<double>();
+      a.ranging_bits = v.at("ranging_bits").get<double>();
+      a.vulnerable_bits = v.at("vulnerable_bits").get<double>();
+      a.bounded = v.at("bounded").get<bool>();
+      p.activations.emplace(a.name, std::move(a));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    fail("protection plan '{}' is corrupt: {}", path, e.what());
+  } catch (const Error& e) {
+    fail("protection plan '{}' is corrupt: {}", path, e.what());
+  }
+  SAVE_CHECK(expected_sha256.empty() || p.model_sha256 == expected_sha256,
+             "protection plan '{}' was made for another model (sha256 {}…), this model is {}…; "
+             "re-run `save analyze MODEL -o PLAN`",
+             path, p.model_sha256.substr(0, 12), expected_sha256.substr(0, 12));
+  return p;
+}
+
+}  // namespace save::protect

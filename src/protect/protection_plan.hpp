@@ -1,0 +1,67 @@
+// The protection plan: what the selection stage (range analysis + bit
+// attribution, src/analysis) decided for each value, in the form the
+// runtime checks need, and its file format (`save analyze -o PLAN`,
+// `--plan PLAN`).
+//
+// Per activation (by graph value): per-channel bounds (channel = axis 1, or
+// one range for the whole tensor), the mask of bits that are not robust in
+// some channel, and the bit counts. From those the runtime picks the check:
+//  - every bit robust           -> nothing;
+//  - no vulnerable bit           -> range check when a consumer reads it;
+//  - some vulnerable bit         -> range check when written + a checksum of
+//                                   the non-robust bits, taken when written
+//                                   and verified when read.
+// Weights need no entry: the runtime verifies them against the host copy.
+//
+// The file is JSON, versioned, and names the model's sha256: a plan for
+// another model (or another tolerance) is refused when loaded.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "analysis/range_analysis.hpp"
+
+namespace save::protect {
+
+inline constexpr int kPlanFormatVersion = 1;
+
+struct ActivationPlan {
+  std::string name;
+  std::vector<float> lo, hi;    // per channel, or one entry for the whole tensor
+  uint32_t nonrobust_mask = 0;  // bit b set: not robust in at least one channel
+  // Bits per element, summed over channels and divided by the channel count
+  // (so 32 = robust + ranging + vulnerable for every element on average).
+  double robust_bits = 0, ranging_bits = 0, vulnerable_bits = 0;
+  bool bounded = false;  // every channel has finite bounds
+  bool has_vulnerable() const { return vulnerable_bits > 0; }
+};
+
+struct ProtectionPlan {
+  int version = kPlanFormatVersion;
+  std::string model_sha256;
+  double tolerance = 1e-5;
+  std::vector<InputRange> inputs;                     // the constraint the bounds hold under
+  std::map<std::string, ActivationPlan> activations;  // by value name
+  double analysis_seconds = 0;
+};
+
+// Runs the range analysis on `session` and turns it into a plan.
+// `model_sha256` is recorded so the plan can later be tied to its model.
+ProtectionPlan build_plan(Session& session, const RangeOptions& opts, double tolerance,
+                          const std::string& model_sha256);
+// Same, from an analysis already run.
+ProtectionPlan plan_from_analysis(const RangeAnalysis& ra, double tolerance,
+                                  const std::string& model_sha256);
+
+// Writes the plan (atomically). Throws Error on I/O failure.
+void save_plan(const ProtectionPlan& plan, const std::string& path);
+// Reads a plan; throws Error naming the problem for a missing, corrupt or
+// wrong-version file, or when `expected_sha256` is not empty and differs
+// from the plan's model hash.
+ProtectionPlan load_plan(const std::string& path, const std::string& expected_sha256);
+
+}  // namespace save::protect

@@ -1,0 +1,28 @@
+// Recovery (SAVE stage 4, "edit"): where to restart a run so that a value
+// is recomputed without starting over from the inputs.
+//
+// The arena reuses a dead value's bytes for values born after its last
+// reader, so re-running from step r is only valid if every value that steps
+// r.. read and that was produced before r still holds its bytes at the
+// moment of detection. That is certain for values still live then; any
+// other one must be recomputed too, which moves r earlier (or, for a graph
+// input, reloaded from the host copy).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "exec/plan.hpp"
+
+namespace save::protect {
+
+struct RestartPoint {
+  size_t step = 0;
+  std::vector<size_t> reload_inputs;  // graph input indices to copy in again
+};
+
+// Restart that recomputes step `from` (and whatever it needs), when the
+// detection happened after step `now` ran.
+RestartPoint restart_point(const Plan& plan, size_t from, size_t now);
+
+}  // namespace save::protect
