@@ -33,7 +33,7 @@ void Progress::draw(const std::string& label) {
   std::string bar(static_cast<size_t>(filled), '#');
   bar.resize(kWidth, '.');
   // \r + clear-to-end so a shorter label leaves no debris.
-  fmt::print(out_, "\r[{}] {}/{} {}  ETA {}\x1b[K", bar, done_, total_, label, eta());
+  fmt::print(out_, "\r[{}] {}/{} {}{}  ETA {}\x1b[K", bar, done_, total_, prefix_, label, eta());
   std::fflush(out_);
 }
 
@@ -49,8 +49,8 @@ void Progress::finish(const std::string& label, const std::string& result, doubl
     draw(label);
     return;
   }
-  fmt::print(out_, "trial {}/{} {}: {} ({:.2f} s, ETA {})\n", done_, total_, label, result, seconds,
-             eta());
+  fmt::print(out_, "trial {}/{} {}{}: {} ({:.2f} s, ETA {})\n", done_, total_, prefix_, label,
+             result, seconds, eta());
   std::fflush(out_);
 }
 

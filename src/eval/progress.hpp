@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
 
 namespace save::eval {
 
@@ -19,6 +20,11 @@ class Progress {
   // It finished; `result` is a short text such as "acc 0.8123 sdc 0.012".
   void finish(const std::string& label, const std::string& result, double seconds);
   void done();  // ends the bar's line
+  // Several campaigns sharing one bar (`save eval`): `total` counted every
+  // requested trial; a campaign drops those it will not run (already
+  // recorded), and labels carry the campaign's name.
+  void drop(int64_t n) { total_ -= n; }
+  void set_prefix(std::string prefix) { prefix_ = std::move(prefix); }
 
  private:
   void draw(const std::string& label);
@@ -28,6 +34,7 @@ class Progress {
   std::FILE* out_;
   bool tty_;
   double spent_s_ = 0;  // seconds of finished trials, for the ETA
+  std::string prefix_;  // prepended to labels ("save streaming ")
 };
 
 // "1m05s", "42s", "2h03m".
