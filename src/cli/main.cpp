@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   save::cli::add_inject_command(app, exit_code);
   save::cli::add_sweep_command(app, exit_code);
   save::cli::add_analyze_command(app, exit_code);
+  save::cli::add_eval_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

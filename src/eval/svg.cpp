@@ -156,4 +156,78 @@ std::string accuracy_svg(const nlohmann::json& summary) {
   return o;
 }
 
+std::string bar_svg(const BarChart& c) {
+  constexpr double kBar = 12, kGap = 24, kMinPlot = 360;
+  double group = static_cast<double>(c.series.size()) * kBar + kGap;
+  double right = kLeft + std::max(kMinPlot, static_cast<double>(c.categories.size()) * group);
+  double width = right + 230;
+  double vmax = 0;
+  for (const auto& row : c.values)
+    for (const auto& v : row)
+      if (v) vmax = std::max(vmax, *v);
+  // y from 0 to 1, 2 or 5 x 10^k above the largest bar (room for its label).
+  double top = 1;
+  if (vmax > 0) {
+    double p = std::pow(10.0, std::floor(std::log10(vmax * 1.15)));
+    for (double m : {1.0, 2.0, 5.0, 10.0})
+      if (m * p >= vmax * 1.15) {
+        top = m * p;
+        break;
+      }
+  }
+  auto y_of = [&](double v) { return kBottom - v / top * (kBottom - kTop); };
+  std::string o = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" "
+      "fill=\"white\"/>\n",
+      width, kH, width, kH);
+  o += fmt::format("<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">{}</text>\n",
+                   (kLeft + right) / 2, esc(c.title));
+  for (int i = 0; i <= 5; ++i) {
+    double v = top * i / 5, y = y_of(v);
+    o += fmt::format(
+        "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>\n", kLeft,
+        y, right, y);
+    o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{:g}</text>\n", kLeft - 6,
+                     y + 4, v);
+  }
+  o += fmt::format("<path d=\"M{:.1f} {:.1f} V{:.1f} H{:.1f}\" fill=\"none\" stroke=\"black\"/>\n",
+                   kLeft, kTop, kBottom, right);
+  o += fmt::format(
+      "<text transform=\"translate(18 {:.1f}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
+      (kTop + kBottom) / 2, esc(c.y_label));
+  for (size_t k = 0; k < c.categories.size(); ++k) {
+    double x0 = kLeft + kGap / 2 + static_cast<double>(k) * group;
+    o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n",
+                     x0 + (group - kGap) / 2, kBottom + 18, esc(c.categories[k]));
+    for (size_t s = 0; s < c.series.size(); ++s) {
+      double x = x0 + static_cast<double>(s) * kBar;
+      const std::optional<double>& v =
+          k < c.values[s].size() ? c.values[s][k] : std::optional<double>();
+      std::string label = v ? fmt::format("{:.3g}", *v) : "n/a";
+      double y = v ? y_of(*v) : kBottom;
+      if (v)
+        o += fmt::format(
+            "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"/>\n", x,
+            y, kBar - 1, kBottom - y, kColors[s % std::size(kColors)]);
+      o += fmt::format(
+          "<text transform=\"translate({:.1f} {:.1f}) rotate(-90)\" font-size=\"9\" "
+          "fill=\"#333\">{}</text>\n",
+          x + kBar / 2 + 3, y - 3, label);
+    }
+  }
+  for (size_t s = 0; s < c.series.size(); ++s) {
+    double ly = kTop + 10 + 20 * static_cast<double>(s);
+    o += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"14\" height=\"10\" fill=\"{}\"/>\n",
+                     right + 15, ly - 9, kColors[s % std::size(kColors)]);
+    o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n", right + 35, ly,
+                     esc(c.series[s]));
+  }
+  if (!c.note.empty())
+    o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"#555\">{}</text>\n", right + 15,
+                     kTop + 20 + 20 * static_cast<double>(c.series.size()), esc(c.note));
+  o += "</svg>\n";
+  return o;
+}
+
 }  // namespace save::eval

@@ -1,0 +1,88 @@
+// `save eval MODEL --out DIR [--quick]`: every protection mode side by side
+// (src/eval/eval_suite.hpp): campaigns per mode and scenario, the
+// out-of-distribution false-alarm sets, then results.json, results.csv,
+// report.md and plots in DIR, and a short table on stdout.
+//
+// --quick picks the subset of quick_spec(); options given explicitly
+// (--limit, --trials) still win. Modes not built yet are skipped with a note
+// when --modes is not given, and are an error when named in --modes.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/protect_options.hpp"
+#include "core/error.hpp"
+#include "eval/eval_suite.hpp"
+#include "eval/progress.hpp"
+
+namespace save::cli {
+
+void add_eval_command(CLI::App& app, int& exit_code) {
+  struct Args {
+    eval::EvalSpec spec;
+    std::vector<std::string> modes;
+    std::shared_ptr<ProtectArgs> protect = std::make_shared<ProtectArgs>();
+    bool quick = false, json = false;
+  };
+  auto a = std::make_shared<Args>();
+  eval::EvalSpec& s = a->spec;
+  CLI::App* c =
+      app.add_subcommand("eval", "Compare every protection mode under bit flips (one report)");
+  c->add_option("model", s.model_path, "ONNX model file")->required();
+  c->add_option("--out", s.out_dir, "Results folder (created; re-running resumes)")->required();
+  c->add_flag("--quick", a->quick,
+              "A short subset: 1,000 images, 1 trial, flips 0,256,4096, 200 inputs per "
+              "out-of-distribution set, 1 thread");
+  c->add_option("--modes", a->modes, "Modes, comma-separated (default: every mode that is built)")
+      ->delimiter(',');
+  c->add_option("--data", s.data, "'fashion-mnist' (test set) or a .npy file (N x ...)")
+      ->capture_default_str();
+  c->add_option("--labels", s.labels, "Labels .npy for a .npy data set (optional)");
+  c->add_option("--limit", s.limit, "Use only the first N samples (default: all)");
+  c->add_option("--trials", s.trials, "Trials per mode, scenario and flip count")
+      ->capture_default_str();
+  c->add_option("--ood-samples", s.ood_samples, "Inputs per out-of-distribution set (0: skip them)")
+      ->capture_default_str();
+  c->add_option("--seed", s.seed, "Seed: the same seed replays the same flips")
+      ->capture_default_str();
+  c->add_option("--threads", s.threads, "Threads (default: all cores)");
+  c->add_option("--batch", s.batch, "Batch size")->capture_default_str();
+  // The options `save run|inject --protect` take, minus --protect itself:
+  // eval runs every mode (--modes picks them).
+  add_protect_options(c, a->protect);
+  c->remove_option(c->get_option("--protect"));
+  c->add_flag("--json", a->json, "Print results.json on stdout instead of the table");
+  c->callback([a, c, &exit_code] {
+    eval::EvalSpec spec = a->spec;
+    // model_sha256 is set per mode (rednet runs another file).
+    spec.protect_opts = protection_options(*a->protect, "", spec.batch);
+    if (a->quick) {
+      spec = eval::quick_spec(spec);
+      // Explicit options win over the quick subset.
+      if (c->count("--limit")) spec.limit = a->spec.limit;
+      if (c->count("--trials")) spec.trials = a->spec.trials;
+      if (c->count("--ood-samples")) spec.ood_samples = a->spec.ood_samples;
+      if (c->count("--threads")) spec.threads = a->spec.threads;
+    }
+    spec.modes = a->modes;
+    spec.progress_tty = eval::Progress::stderr_is_tty();
+    auto t0 = std::chrono::steady_clock::now();
+    eval::EvalOutcome r = eval::run_eval(spec);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (a->json) {
+      fmt::print("{}\n", r.results.dump(2));
+    } else {
+      fmt::print("\n{}\n", r.table);
+      fmt::print(
+          "{} trials run, {} already recorded, {:.0f} s; results in {}/ (report.md, "
+          "results.json, results.csv, *.svg; one campaign folder per mode and scenario)\n",
+          r.ran, r.skipped, secs, spec.out_dir);
+    }
+    exit_code = 0;
+  });
+}
+
+}  // namespace save::cli

@@ -1,0 +1,709 @@
+#include "eval/eval_suite.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+
+#include "core/error.hpp"
+#include "core/hash.hpp"
+#include "data/dataset.hpp"
+#include "data/ood.hpp"
+#include "eval/campaign.hpp"
+#include "eval/files.hpp"
+#include "eval/progress.hpp"
+#include "eval/report.hpp"
+#include "eval/svg.hpp"
+#include "eval/trial.hpp"
+#include "exec/session.hpp"
+#include "import/onnx_import.hpp"
+#include "inject/memory_map.hpp"
+
+namespace save::eval {
+
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+// The flip count the short table and the latency plot single out: the
+// paper's headline point when the run has it.
+constexpr int64_t kHeadlineFlips = 4096;
+
+// One mode, set up once: its profiling or analysis is reused by all of its
+// campaigns.
+struct ModeRun {
+  std::string mode;
+  std::string protect;  // what runs: the mode, or `none` for rednet
+  std::string model_path, model_sha256;
+  std::string note;  // why it does not run ("": it runs)
+  std::unique_ptr<Session> session;
+  std::unique_ptr<Protection> protection;
+  int64_t inference_bytes = 0;  // device memory of one batch's plan (weights + arena)
+  std::optional<double> golden_accuracy;
+  json points = json::array();  // per (scenario, flips)
+  json ood = json::array();     // per out-of-distribution set
+};
+
+struct OodSet {
+  std::string name, description;
+  Dataset data;
+};
+
+std::string join_dir(const std::string& a, const std::string& b) {
+  return (fs::path(a) / b).string();
+}
+
+void note(const EvalSpec& s, const std::string& text) {
+  if (s.progress) fmt::print(s.progress, "note: {}\n", text);
+}
+
+void validate(const EvalSpec& s) {
+  SAVE_CHECK(!s.out_dir.empty(), "give an output folder (--out DIR)");
+  SAVE_CHECK(s.trials >= 1, "--trials must be >= 1 (got {})", s.trials);
+  SAVE_CHECK(s.batch >= 1, "--batch must be >= 1 (got {})", s.batch);
+  SAVE_CHECK(s.limit >= 0, "--limit must be >= 0 (got {})", s.limit);
+  SAVE_CHECK(s.ood_samples >= 0, "--ood-samples must be >= 0 (got {})", s.ood_samples);
+  SAVE_CHECK(!s.flips.empty(), "give at least one flip count");
+  for (int64_t f : s.flips) SAVE_CHECK(f >= 0, "flip counts must be >= 0 (got {})", f);
+  SAVE_CHECK(!s.scenarios.empty(), "give at least one scenario");
+  std::set<std::string> seen;
+  for (const std::string& m : s.modes) {
+    SAVE_CHECK(std::find(eval_modes().begin(), eval_modes().end(), m) != eval_modes().end(),
+               "unknown mode '{}' in --modes (known: {})", m, fmt::join(eval_modes(), ", "));
+    SAVE_CHECK(seen.insert(m).second, "mode '{}' is listed twice in --modes", m);
+  }
+}
+
+// DIR/eval.json: what every campaign below DIR depends on. A folder that
+// holds an evaluation of another model or input set is refused before any
+// mode is set up (its campaign folders would refuse too, but later and one
+// by one).
+void claim_folder(const EvalSpec& s, const json& context) {
+  std::string path = join_dir(s.out_dir, "eval.json");
+  std::string text = read_file_or_empty(path);
+  if (text.empty()) {
+    write_file_atomic(path, context.dump(2) + "\n");
+    return;
+  }
+  json old = json::parse(text, nullptr, false);
+  SAVE_CHECK(!old.is_discarded(), "{} is not valid JSON; remove it or use another --out", path);
+  if (old == context) return;
+  SAVE_CHECK(old.value("model_sha256", "") == context["model_sha256"],
+             "{} holds an evaluation of another model ({}, sha256 {}); use another --out folder",
+             s.out_dir, old.value("model", "?"), old.value("model_sha256", "?"));
+  fail(
+      "{} holds an evaluation of this model with other inputs (folder: {}; this run: {}); results "
+      "would mix: use another --out folder or the same data, --limit, --batch, --seed and "
+      "--ood-samples (--quick sets its own)",
+      s.out_dir, old.dump(), context.dump());
+}
+
+std::vector<OodSet> make_ood_sets(const EvalSpec& s, const Dataset& clean) {
+  std::vector<OodSet> sets;
+  if (s.ood_samples == 0) return sets;
+  try {
+    for (const OodSetInfo& info : ood_sets())
+      sets.push_back({info.name, info.description,
+                      Dataset{make_ood_inputs(info.name, clean.images, s.ood_samples, s.seed),
+                              {},
+                              "ood:" + info.name}});
+  } catch (const Error& e) {
+    note(s, fmt::format("out-of-distribution sets skipped: {}", e.what()));
+    sets.clear();
+  }
+  return sets;
+}
+
+// Sets up each mode. A mode that cannot run is an Error when named in
+// --modes, and skipped with a note when the modes are the default.
+std::vector<ModeRun> setup_modes(const EvalSpec& s, const std::string& model_sha256,
+                                 const Tensor& one_batch, const ProtectionOptions& opts) {
+  bool named = !s.modes.empty();
+  std::vector<ModeRun> runs;
+  for (const std::string& mode : named ? s.modes : eval_modes()) {
+    ModeRun m;
+    m.mode = mode;
+    m.protect = mode == "rednet" ? "none" : mode;
+    m.model_path = s.model_path;
+    m.model_sha256 = model_sha256;
+    try {
+      if (mode == "rednet") {
+        // RedNet is the model retrained with a bounded activation: a
+        // different file, run unprotected.
+        fs::path p = fs::path(s.model_path);
+        p = p.parent_path() / (p.stem().string() + "-rednet.onnx");
+        std::error_code ec;
+        SAVE_CHECK(fs::is_regular_file(p, ec),
+                   "no RedNet model: {} not found (RedNet needs the model retrained with its "
+                   "bounded activation, saved next to the model as <stem>-rednet.onnx)",
+                   p.string());
+        m.model_path = p.string();
+        m.model_sha256 = file_sha256(m.model_path);
+      }
+      SessionOptions so;
+      so.threads = s.threads;
+      m.session = std::make_unique<Session>(import_onnx_file(m.model_path), so);
+      // Inference memory, measured before the mode places anything in the
+      // reliable region (the memory map only lists device buffers).
+      MemoryMap map(m.session->plan_for({one_batch}));
+      std::vector<size_t> all(map.buffers().size());
+      for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+      m.inference_bytes = static_cast<int64_t>(map.total_bits(all) / 8);
+      ProtectionOptions o = opts;
+      o.model_sha256 = m.model_sha256;  // a --plan for another model is refused
+      m.protection = make_protection(m.protect, *m.session, o);
+    } catch (const Error& e) {
+      SAVE_CHECK(!named, "mode '{}' cannot run: {} (drop it from --modes)", mode, e.what());
+      m.note = e.what();
+      m.session.reset();
+      note(s, fmt::format("mode '{}' skipped: {}", mode, m.note));
+    }
+    runs.push_back(std::move(m));
+  }
+  return runs;
+}
+
+CampaignSpec campaign_spec(const EvalSpec& s, ModeRun& m, const ProtectionOptions& opts,
+                           Progress& bar) {
+  CampaignSpec c;
+  c.model_path = m.model_path;
+  c.model_sha256 = m.model_sha256;
+  c.data = s.data;
+  c.labels = s.labels;
+  c.limit = s.limit;
+  c.batch = s.batch;
+  c.threads = s.threads;
+  c.seed = s.seed;
+  c.flips = s.flips;
+  c.trials = s.trials;
+  c.fault.pattern = Pattern::kRandom;
+  c.protect = m.protect;
+  c.protect_opts = opts;
+  c.protection = m.protection.get();
+  c.progress = s.progress;
+  c.progress_tty = s.progress_tty;
+  c.shared_progress = &bar;
+  return c;
+}
+
+// The campaign's series for `c` with only the requested flip counts (the
+// folder may hold more from an earlier run); no points when none of its
+// trials is recorded yet (a stopped run).
+json requested_series(const CampaignOutcome& o, const CampaignSpec& c) {
+  std::string id = Series::from(c.protect, c.fault).id();
+  std::set<int64_t> want(c.flips.begin(), c.flips.end());
+  json out = {{"series", id}, {"points", json::array()}};
+  for (const json& s : o.combined["series"]) {
+    if (s["series"] != id) continue;
+    out = s;
+    out["points"] = json::array();
+    for (const json& p : s["points"])
+      if (want.count(p["flips"].get<int64_t>())) out["points"].push_back(p);
+  }
+  return out;
+}
+
+struct Runner {
+  const EvalSpec& s;
+  const ProtectionOptions& opts;
+  Progress& bar;
+  int64_t ran = 0, skipped = 0;
+  bool complete = true;
+
+  CampaignOutcome run(CampaignSpec c, ModeRun& m, const Dataset& data, const std::string& label) {
+    if (s.max_new_trials >= 0) c.max_new_trials = std::max<int64_t>(0, s.max_new_trials - ran);
+    bar.set_prefix(label + " ");
+    CampaignOutcome o = run_campaign(c, *m.session, data);
+    ran += o.ran;
+    skipped += o.skipped;
+    complete = complete && o.complete;
+    return o;
+  }
+};
+
+// One mode: a campaign per scenario, then one per OOD set. `all_series`
+// collects each scenario's series (mode renamed: rednet runs as `none`).
+void run_mode(Runner& r, ModeRun& m, const Dataset& clean, const std::vector<OodSet>& ood,
+              std::map<std::string, json>& all_series) {
+  for (Scenario sc : r.s.scenarios) {
+    CampaignSpec c = campaign_spec(r.s, m, r.opts, r.bar);
+    c.fault.scenario = sc;
+    // Accumulated flips sit in resident memory before the run: the weights.
+    c.fault.target = sc == Scenario::kAccumulated ? Target::kWeights : Target::kAll;
+    c.out_dir = join_dir(join_dir(r.s.out_dir, m.mode), to_string(sc));
+    CampaignOutcome o = r.run(c, m, clean, fmt::format("{} {}", m.mode, to_string(sc)));
+    const json& ga = o.combined["golden_accuracy"];
+    if (!ga.is_null()) m.golden_accuracy = ga.get<double>();
+    json series = requested_series(o, c);
+    if (series["points"].empty()) continue;  // stopped before it ran (tests)
+    series["mode"] = m.mode;
+    for (json p : series["points"]) {
+      p["scenario"] = to_string(sc);
+      p["target"] = to_string(c.fault.target);
+      m.points.push_back(std::move(p));
+    }
+    all_series[to_string(sc)].push_back(std::move(series));
+  }
+  for (const OodSet& set : ood) {
+    CampaignSpec c = campaign_spec(r.s, m, r.opts, r.bar);
+    // Fault-free: every detection is a false alarm; the golden is this
+    // model run unprotected, so SDC counts the wrong patches.
+    c.data = fmt::format("ood:{}:{}", set.name, r.s.data);
+    c.labels.clear();
+    c.limit = 0;
+    c.flips = {0};
+    c.trials = 1;
+    c.out_dir = join_dir(join_dir(r.s.out_dir, m.mode), "ood-" + set.name);
+    CampaignOutcome o = r.run(c, m, set.data, fmt::format("{} ood {}", m.mode, set.name));
+    json series = requested_series(o, c);
+    if (series["points"].empty()) continue;  // stopped before it ran (tests)
+    const json& p = series["points"][0];
+    int64_t n = set.data.size();
+    m.ood.push_back(
+        {{"set", set.name},
+         {"samples", n},
+         {"detections", p["detections"]},
+         {"false_alarms", p["false_alarms"]},
+         {"wrong_outputs", std::llround(p["sdc_rate"].get<double>() * static_cast<double>(n))},
+         {"sdc_rate", p["sdc_rate"]},
+         {"nan_inf", p["nan_inf"]},
+         {"latency_ms", p.value("latency_ms", json())}});
+  }
+}
+
+// ---- reporting --------------------------------------------------------
+
+std::string pct(const json& v, int digits = 2) {
+  if (v.is_null()) return "n/a";
+  return fmt::format("{:.{}f}%", v.get<double>() * 100, digits);
+}
+
+std::string num(const json& v) {
+  if (v.is_null()) return "";
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  return fmt::format("{:.9g}", v.get<double>());
+}
+
+std::string bytes_text(int64_t b) {
+  if (b < 10 * 1024) return fmt::format("{} B", b);
+  if (b < 10 * 1024 * 1024) return fmt::format("{:.1f} KiB", static_cast<double>(b) / 1024);
+  return fmt::format("{:.1f} MiB", static_cast<double>(b) / (1024 * 1024));
+}
+
+const json* point_at(const json& mode, const std::string& scenario, int64_t flips) {
+  for (const json& p : mode["points"])
+    if (p["scenario"] == scenario && p["flips"] == flips) return &p;
+  return nullptr;
+}
+
+// none's fault-free latency per scenario: what "x none" divides by.
+std::optional<double> none_latency(const json& results, const std::string& scenario) {
+  for (const json& m : results["modes"])
+    if (m["mode"] == "none" && m["status"] == "ran")
+      if (const json* p = point_at(m, scenario, 0); p && p->contains("latency_ms"))
+        return (*p)["latency_ms"].get<double>();
+  return std::nullopt;
+}
+
+// Adds "x none" and the reliable share to every point.
+void add_ratios(json& results) {
+  for (json& m : results["modes"]) {
+    if (m["status"] != "ran") continue;
+    double mem = m["inference_bytes"].get<double>();
+    for (json& p : m["points"]) {
+      auto ref = none_latency(results, p["scenario"].get<std::string>());
+      p["accurate_latency_vs_none"] = ref && *ref > 0 && p.contains("accurate_latency_ms")
+                                          ? json(p["accurate_latency_ms"].get<double>() / *ref)
+                                          : json();
+      p["reliable_fraction"] = mem > 0 ? json(p["reliable_bytes"].get<double>() / mem) : json();
+    }
+  }
+}
+
+int64_t headline_flips(const EvalSpec& s) {
+  if (std::find(s.flips.begin(), s.flips.end(), kHeadlineFlips) != s.flips.end())
+    return kHeadlineFlips;
+  return *std::max_element(s.flips.begin(), s.flips.end());
+}
+
+std::string results_csv(const json& r) {
+  static const char* kCols[] = {"trials",
+                                "accuracy_mean",
+                                "accuracy_min",
+                                "accuracy_max",
+                                "sdc_rate",
+                                "nan_inf",
+                                "detections",
+                                "false_alarms",
+                                "recoveries",
+                                "uncorrectable",
+                                "latency_ms",
+                                "accurate_latency_ms",
+                                "accurate_latency_vs_none",
+                                "reliable_bytes",
+                                "reliable_fraction"};
+  std::string out = "mode,scenario,target,set,flips,samples";
+  for (const char* k : kCols) out += fmt::format(",{}", k);
+  out += "\n";
+  for (const json& m : r["modes"]) {
+    if (m["status"] != "ran") continue;
+    std::string mode = m["mode"].get<std::string>();
+    for (const json& p : m["points"]) {
+      out += fmt::format("{},{},{},,{},{}", mode, p["scenario"].get<std::string>(),
+                         p["target"].get<std::string>(), num(p["flips"]), num(r["samples"]));
+      for (const char* k : kCols) {
+        out += ',';
+        if (p.contains(k)) out += num(p[k]);
+      }
+      out += "\n";
+    }
+    // OOD rows: fault-free, scenario "ood"; SDC = wrong outputs / samples.
+    for (const json& o : m["ood"]) {
+      out += fmt::format("{},ood,,{},0,{}", mode, o["set"].get<std::string>(), num(o["samples"]));
+      for (const char* k : kCols) {
+        std::string key = k;
+        out += ",";
+        if (key == "trials")
+          out += "1";
+        else if (o.contains(key))
+          out += num(o[key]);
+      }
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+std::string report_md(const json& r, const std::vector<OodSetInfo>& sets) {
+  std::string md = fmt::format("# SAVE evaluation: `{}`\n\n", r["model"].get<std::string>());
+  md += fmt::format("- model sha256 `{}`\n", r["model_sha256"].get<std::string>());
+  md += fmt::format("- inputs: `{}`, {} samples, batch {}{}\n", r["data"].get<std::string>(),
+                    num(r["samples"]), num(r["batch"]),
+                    r["quick"].get<bool>() ? " (`--quick` subset)" : "");
+  md += fmt::format(
+      "- faults: pattern random; flips {} per trial; {} trial(s) per point; accumulated flips "
+      "target the weights, streaming flips weights and activations; seed {}\n",
+      fmt::join(r["flips"].get<std::vector<int64_t>>(), ", "), num(r["trials"]), num(r["seed"]));
+  md += fmt::format("- out-of-distribution sets: {} inputs each, fault-free\n",
+                    num(r["ood_samples"]));
+  const json& mc = r["machine"];
+  md += fmt::format("- machine: {}, {}, {} threads; whole eval {:.1f} s\n",
+                    mc["hostname"].get<std::string>(), mc["cpu"].get<std::string>(),
+                    num(mc["threads"]), r["seconds"].get<double>());
+  for (const json& m : r["modes"])
+    if (m["status"] != "ran")
+      md += fmt::format("- **{} not run**: {}\n", m["mode"].get<std::string>(),
+                        m["note"].get<std::string>());
+  md +=
+      "\n## Accuracy, SDC, cost\n\n| mode | scenario | flips | accuracy mean (min - max) | SDC "
+      "rate | NaN/Inf | detections | false alarms | recoveries | latency ms/batch | "
+      "AccurateLatency ms | x none fault-free | reliable memory |\n"
+      "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const json& m : r["modes"]) {
+    if (m["status"] != "ran") continue;
+    for (const json& p : m["points"]) {
+      std::string acc = p["accuracy_mean"].is_null()
+                            ? "n/a"
+                            : fmt::format("{} ({} - {})", pct(p["accuracy_mean"]),
+                                          pct(p["accuracy_min"]), pct(p["accuracy_max"]));
+      auto opt = [&](const char* k, const char* f) {
+        return p.contains(k) && !p[k].is_null() ? fmt::format(fmt::runtime(f), p[k].get<double>())
+                                                : std::string("n/a");
+      };
+      md += fmt::format(
+          "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) |\n",
+          m["mode"].get<std::string>(), p["scenario"].get<std::string>(), num(p["flips"]), acc,
+          pct(p["sdc_rate"]), num(p["nan_inf"]), num(p["detections"]), num(p["false_alarms"]),
+          num(p["recoveries"]), opt("latency_ms", "{:.3f}"), opt("accurate_latency_ms", "{:.3f}"),
+          opt("accurate_latency_vs_none", "{:.2f}x"),
+          bytes_text(p["reliable_bytes"].get<int64_t>()), pct(p["reliable_fraction"], 3));
+    }
+  }
+  md +=
+      "\nCounts are totals over the trials. False alarms are detections while no flip had "
+      "landed. AccurateLatency = latency x (1 + SDC rate); x none divides it by `none`'s "
+      "fault-free latency in the same scenario. Reliable memory is the most a trial used, and "
+      "its share of the device memory one batch needs (weights + activations).\n";
+  if (!sets.empty()) {
+    md += "\n## Out-of-distribution inputs (fault-free)\n\nfalse alarms / wrong outputs per set: ";
+    md +=
+        "a false alarm is a detection (there is no fault); a wrong output is an answer that "
+        "differs from the unprotected model's (a wrong patch).\n\n| mode |";
+    std::string rule = "|---|";
+    for (const OodSetInfo& s : sets) md += " " + s.name + " |", rule += "---:|";
+    md += "\n" + rule + "\n";
+    for (const json& m : r["modes"]) {
+      if (m["status"] != "ran") continue;
+      md += "| " + m["mode"].get<std::string>() + " |";
+      for (const OodSetInfo& s : sets) {
+        std::string cell = " - ";
+        for (const json& o : m["ood"])
+          if (o["set"] == s.name)
+            cell = fmt::format(" {} / {} ", num(o["false_alarms"]), num(o["wrong_outputs"]));
+        md += cell + "|";
+      }
+      md += "\n";
+    }
+    md += "\n";
+    for (const OodSetInfo& s : sets) md += fmt::format("- {}: {}\n", s.name, s.description);
+  }
+  md += "\n## Plots\n\n";
+  for (const json& sc : r["scenarios"])
+    md += fmt::format("![accuracy vs flips, {0}](accuracy_vs_flips_{0}.svg)\n\n",
+                      sc.get<std::string>());
+  md += "![AccurateLatency per mode](accurate_latency.svg)\n\n";
+  if (!sets.empty()) md += "![false alarms on out-of-distribution inputs](ood_false_alarms.svg)\n";
+  return md;
+}
+
+json plot_summary(const json& r, json series) {
+  return {{"model", fs::path(r["model"].get<std::string>()).filename().string()},
+          {"samples", r["samples"]},
+          {"seed", r["seed"]},
+          {"golden_accuracy", r["golden_accuracy"]},
+          {"series", std::move(series)}};
+}
+
+std::string latency_svg(const json& r, int64_t flips) {
+  BarChart c;
+  c.title = fmt::format("AccurateLatency per mode ({})",
+                        fs::path(r["model"].get<std::string>()).filename().string());
+  c.y_label = "AccurateLatency, ms per batch";
+  c.note = "latency x (1 + SDC rate)";
+  std::vector<std::pair<std::string, int64_t>> bars;
+  for (const json& sc : r["scenarios"]) {
+    std::string name = sc.get<std::string>();
+    if (bars.empty()) bars.emplace_back(name, 0);  // fault-free: once is enough
+    if (flips > 0) bars.emplace_back(name, flips);
+  }
+  for (const auto& [sc, f] : bars) {
+    c.series.push_back(f == 0 ? std::string("fault-free") : fmt::format("{} flips, {}", f, sc));
+    c.values.emplace_back();
+  }
+  for (const json& m : r["modes"]) {
+    if (m["status"] != "ran") continue;
+    c.categories.push_back(m["mode"].get<std::string>());
+    for (size_t i = 0; i < bars.size(); ++i) {
+      const json* p = point_at(m, bars[i].first, bars[i].second);
+      c.values[i].push_back(p && p->contains("accurate_latency_ms")
+                                ? std::optional<double>((*p)["accurate_latency_ms"].get<double>())
+                                : std::nullopt);
+    }
+  }
+  return bar_svg(c);
+}
+
+std::string ood_svg(const json& r, const std::vector<OodSetInfo>& sets) {
+  BarChart c;
+  c.title = fmt::format("False alarms on out-of-distribution inputs ({} each, fault-free)",
+                        num(r["ood_samples"]));
+  c.y_label = "false alarms (detections without a fault)";
+  c.note = "0 is the only right answer";
+  for (const OodSetInfo& s : sets) c.series.push_back(s.name), c.values.emplace_back();
+  for (const json& m : r["modes"]) {
+    if (m["status"] != "ran") continue;
+    c.categories.push_back(m["mode"].get<std::string>());
+    for (size_t i = 0; i < sets.size(); ++i) {
+      std::optional<double> v;
+      for (const json& o : m["ood"])
+        if (o["set"] == sets[i].name) v = o["false_alarms"].get<double>();
+      c.values[i].push_back(v);
+    }
+  }
+  return bar_svg(c);
+}
+
+// The terminal table: per mode, what a newcomer needs to see (does
+// accuracy survive the headline flip count, what does it cost, does it
+// cry wolf), then one line per conclusion.
+std::string short_table(const json& r, int64_t flips) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"mode", "fault-free acc", fmt::format("acc @{} accum.", flips),
+                  fmt::format("acc @{} stream.", flips), "AccLat x none", "false alarms",
+                  "OOD alarms/wrong", "reliable mem"});
+  auto acc_at = [&](const json& m, const char* sc, int64_t f) -> json {
+    const json* p = point_at(m, sc, f);
+    if (!p) return json();
+    // Without labels, agreement with the fault-free answers.
+    return (*p)["accuracy_mean"].is_null() ? json(1 - (*p)["sdc_rate"].get<double>())
+                                           : (*p)["accuracy_mean"];
+  };
+  for (const json& m : r["modes"]) {
+    if (m["status"] != "ran") continue;
+    double worst = 0;
+    bool has = false;
+    int64_t fa = 0, reliable = 0;
+    for (const json& p : m["points"]) {
+      if (p["flips"] == flips && !p["accurate_latency_vs_none"].is_null()) {
+        worst = std::max(worst, p["accurate_latency_vs_none"].get<double>());
+        has = true;
+      }
+      if (p["flips"] == 0) fa += p["false_alarms"].get<int64_t>();
+      reliable = std::max(reliable, p["reliable_bytes"].get<int64_t>());
+    }
+    int64_t ood_fa = 0, ood_wrong = 0, ood_n = 0;
+    for (const json& o : m["ood"]) {
+      ood_fa += o["false_alarms"].get<int64_t>();
+      ood_wrong += o["wrong_outputs"].get<int64_t>();
+      ood_n += o["samples"].get<int64_t>();
+    }
+    json clean = acc_at(m, "accumulated", 0);
+    if (clean.is_null()) clean = acc_at(m, "streaming", 0);
+    rows.push_back({m["mode"].get<std::string>(), pct(clean, 1),
+                    pct(acc_at(m, "accumulated", flips), 1), pct(acc_at(m, "streaming", flips), 1),
+                    has ? fmt::format("{:.2f}x", worst) : "n/a", std::to_string(fa),
+                    ood_n ? fmt::format("{}/{} of {}", ood_fa, ood_wrong, ood_n) : "-",
+                    bytes_text(reliable)});
+  }
+  std::vector<size_t> w(rows[0].size(), 0);
+  for (const auto& row : rows)
+    for (size_t i = 0; i < row.size(); ++i) w[i] = std::max(w[i], row[i].size());
+  std::string out;
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i)
+      out += i == 0 ? fmt::format("{:<{}}", row[i], w[i]) : fmt::format("  {:>{}}", row[i], w[i]);
+    out += "\n";
+  }
+  out += fmt::format(
+      "(acc: top-1 accuracy, agreement with the fault-free answers when unlabelled; AccLat x "
+      "none: the worse scenario's AccurateLatency at {} flips over none's fault-free latency; "
+      "false alarms: detections in fault-free runs; OOD: out-of-distribution inputs)\n",
+      flips);
+  return out;
+}
+
+json mode_json(const ModeRun& m) {
+  json j = {{"mode", m.mode}, {"status", m.note.empty() ? "ran" : "skipped"}};
+  if (!m.note.empty()) {
+    j["note"] = m.note;
+    return j;
+  }
+  j["model"] = m.model_path;
+  j["model_sha256"] = m.model_sha256;
+  j["golden_accuracy"] = m.golden_accuracy ? json(*m.golden_accuracy) : json();
+  j["inference_bytes"] = m.inference_bytes;
+  j["points"] = m.points;
+  j["ood"] = m.ood;
+  return j;
+}
+
+}  // namespace
+
+const std::vector<std::string>& eval_modes() {
+  static const std::vector<std::string> modes = {"none",   "save",  "dmr",  "tmr",   "ecc",
+                                                 "ranger", "drdna", "abft", "rednet"};
+  return modes;
+}
+
+EvalSpec quick_spec(EvalSpec s) {
+  s.quick = true;
+  s.limit = 1000;
+  s.trials = 1;
+  s.flips = {0, 256, 4096};
+  s.ood_samples = 200;
+  s.protect_opts.profile_samples = 2000;
+  // One thread: OpenMP barriers dominate so small a model, and on a busy
+  // 2-core machine two threads made the run 7x slower (174 s vs 25 s).
+  s.threads = 1;
+  return s;
+}
+
+EvalOutcome run_eval(const EvalSpec& spec) {
+  auto t0 = std::chrono::steady_clock::now();
+  validate(spec);
+  std::string model_sha256 = file_sha256(spec.model_path);
+  Dataset clean = load_dataset(spec.data, spec.labels);
+  SAVE_CHECK(clean.size() > 0, "the input set '{}' is empty", spec.data);
+  int64_t samples = spec.limit > 0 ? std::min(clean.size(), spec.limit) : clean.size();
+
+  std::error_code ec;
+  json context = {{"format", 1},
+                  {"model", spec.model_path},
+                  {"model_sha256", model_sha256},
+                  {"data", spec.data},
+                  {"data_sha256", fs::is_regular_file(spec.data, ec) ? file_sha256(spec.data) : ""},
+                  {"labels", spec.labels},
+                  {"samples", samples},
+                  {"batch", spec.batch},
+                  {"seed", spec.seed},
+                  {"ood_samples", spec.ood_samples}};
+  ensure_dir(spec.out_dir);
+  claim_folder(spec, context);
+
+  ProtectionOptions opts = spec.protect_opts;
+  opts.batch = spec.batch;
+  opts.log = spec.progress;
+  // Profiling modes learn from the training set and are scored on the test
+  // set, as in the papers they follow.
+  if (spec.data == "fashion-mnist" && opts.profile_data == "fashion-mnist")
+    opts.profile_data = "fashion-mnist-train";
+
+  std::vector<OodSet> ood = make_ood_sets(spec, clean);
+  std::vector<ModeRun> modes = setup_modes(
+      spec, model_sha256, slice_rows(clean.images, 0, std::min(samples, spec.batch)), opts);
+
+  // The bar counts every requested trial; each campaign drops the ones it
+  // finds recorded.
+  std::set<int64_t> distinct(spec.flips.begin(), spec.flips.end());
+  int64_t per_mode = static_cast<int64_t>(spec.scenarios.size() * distinct.size()) * spec.trials +
+                     static_cast<int64_t>(ood.size());
+  int64_t runnable = 0;
+  for (const ModeRun& m : modes) runnable += m.note.empty();
+  Progress bar(per_mode * runnable, spec.progress, spec.progress_tty);
+  Runner runner{spec, opts, bar};
+  std::map<std::string, json> all_series;  // scenario -> series of every mode
+  for (ModeRun& m : modes)
+    if (m.note.empty()) run_mode(runner, m, clean, ood, all_series);
+  bar.done();
+
+  json results = context;
+  results["quick"] = spec.quick;
+  results["trials"] = spec.trials;
+  results["flips"] = spec.flips;
+  results["pattern"] = "random";
+  results["scenarios"] = json::array();
+  for (Scenario sc : spec.scenarios) results["scenarios"].push_back(to_string(sc));
+  results["profile_data"] = opts.profile_data;
+  results["profile_samples"] = opts.profile_samples;
+  results["machine"] = machine_info(spec.threads);
+  results["golden_accuracy"] = json();
+  results["modes"] = json::array();
+  for (const ModeRun& m : modes) {
+    if (m.mode == "none" && m.golden_accuracy) results["golden_accuracy"] = *m.golden_accuracy;
+    results["modes"].push_back(mode_json(m));
+  }
+  add_ratios(results);
+  results["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  std::vector<OodSetInfo> set_infos;
+  for (const OodSet& s : ood) set_infos.push_back({s.name, s.description});
+  int64_t flips = headline_flips(spec);
+  const std::string& dir = spec.out_dir;
+  write_file_atomic(join_dir(dir, "results.json"), results.dump(2) + "\n");
+  write_file_atomic(join_dir(dir, "results.csv"), results_csv(results));
+  write_file_atomic(join_dir(dir, "report.md"), report_md(results, set_infos));
+  for (auto& [sc, series] : all_series)
+    write_file_atomic(join_dir(dir, fmt::format("accuracy_vs_flips_{}.svg", sc)),
+                      accuracy_svg(plot_summary(results, series)));
+  write_file_atomic(join_dir(dir, "accurate_latency.svg"), latency_svg(results, flips));
+  if (!set_infos.empty())
+    write_file_atomic(join_dir(dir, "ood_false_alarms.svg"), ood_svg(results, set_infos));
+
+  EvalOutcome out;
+  out.results = std::move(results);
+  out.table = short_table(out.results, flips);
+  out.ran = runner.ran;
+  out.skipped = runner.skipped;
+  out.complete = runner.complete;
+  return out;
+}
+
+}  // namespace save::eval
