@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -42,7 +41,7 @@ struct ValueCheck {
 // A weight's golden checksum (--weight-check checksum), kept in reliable memory.
 struct WeightCheck {
   ValueId value = kNoId;
-  uint32_t golden_sum = 0;
+  Fingerprint golden_sum;
   bool by_sum = false;  // false: compare with the host copy
 };
 
@@ -53,7 +52,7 @@ struct PlanState {
   // graph outputs, verified before they are released.
   std::vector<std::vector<ValueId>> read_checks;
   std::vector<std::vector<WeightCheck>> weights;  // by step: weights it read
-  std::vector<uint32_t> sums;                     // by ValueId: checksum when written
+  std::vector<Fingerprint> sums;                  // by ValueId: fingerprint when written
   Allocation alloc;
   int64_t checked = 0, range_only = 0;
 };
@@ -131,7 +130,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
       // The reference checksum comes from the host copy: a flip that landed
       // on the device copy before step 0 is then caught at the first read.
       if (c.kind == CheckKind::kSum)
-        st_->sums[v] = masked_sum(x, static_cast<size_t>(plan.values()[v].nbytes / 4), c.mask);
+        st_->sums[v] = masked_crc(x, static_cast<size_t>(plan.values()[v].nbytes / 4), c.mask);
     }
     add_check_time(t0);
   }
@@ -140,10 +139,11 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     auto t0 = Clock::now();
     for (ValueId v : st_->write_checks[step]) {
       const ValueCheck& c = st_->checks[v];
-      CheckResult r = range_check_and_sum(ex.value(v).ptr<const float>(), c.layout, c.lo.data(),
-                                          c.hi.data(), c.mask);
-      st_->sums[v] = r.checksum;
-      if (!r.in_range && ranges_on_) pending_.push_back({step, v, "range"});
+      const float* x = ex.value(v).ptr<const float>();
+      bool in_range = range_check(x, c.layout, c.lo.data(), c.hi.data());
+      if (c.kind == CheckKind::kSum)
+        st_->sums[v] = masked_crc(x, static_cast<size_t>(ex.value(v).numel()), c.mask);
+      if (!in_range && ranges_on_) pending_.push_back({step, v, "range"});
     }
     add_check_time(t0);
   }
@@ -179,7 +179,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
   bool weight_ok(const Plan& plan, const WeightCheck& w) const {
     const PlannedValue& pv = plan.values()[w.value];
     if (w.by_sum)
-      return masked_sum(pv.constant.data(), pv.constant.nbytes() / 4, ~0u) == w.golden_sum;
+      return masked_crc(pv.constant.data(), pv.constant.nbytes() / 4, ~0u) == w.golden_sum;
     return std::memcmp(pv.constant.data(), pv.golden.data(), pv.constant.nbytes()) == 0;
   }
 
@@ -188,7 +188,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     TensorView x = ex.value(v);
     if (c.kind == CheckKind::kRangeRead)
       return !ranges_on_ || range_check(x.ptr<const float>(), c.layout, c.lo.data(), c.hi.data());
-    return masked_sum(x.data, x.nbytes() / 4, c.mask) == st_->sums[v];
+    return masked_crc(x.data, x.nbytes() / 4, c.mask) == st_->sums[v];
   }
 
   // Repairs what failed and returns the step to restart from.
@@ -207,6 +207,10 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     while (!pending_.empty()) {
       std::vector<Failure> failures;
       failures.swap(pending_);
+      // Root causes first: a corrupted weight explains a range failure of
+      // the step that read it, and is what a stuck bit is reported as.
+      std::stable_partition(failures.begin(), failures.end(),
+                            [](const Failure& f) { return std::string(f.check) == "weight"; });
       for (const Failure& f : failures) {
         ++report_.counts.detections;
         if (!flips_in) ++report_.counts.false_alarms;
@@ -283,7 +287,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     const auto& vals = plan.values();
     const size_t nsteps = plan.steps().size();
     st.checks.assign(vals.size(), {});
-    st.sums.assign(vals.size(), 0);
+    st.sums.assign(vals.size(), {});
     st.write_checks.assign(nsteps, {});
     st.read_checks.assign(nsteps + 1, {});
     st.weights.assign(nsteps, {});
@@ -323,7 +327,8 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
       }
       for (size_t i = 0; i < g.inputs.size(); ++i)
         if (g.inputs[i] == v) c.input = true, c.input_index = i;
-      metadata += static_cast<int64_t>(c.lo.size() * 2 * sizeof(float) + sizeof(uint32_t) * 2);
+      metadata += static_cast<int64_t>(c.lo.size() * 2 * sizeof(float) + sizeof(Fingerprint) +
+                                       sizeof(uint32_t));
       checked.push_back(v);
     }
     // Weights: verified after every step that reads them.
@@ -332,11 +337,11 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
       for (ValueId v : plan.steps()[s].inputs) {
         if (v == kNoId || vals[v].storage != Storage::kConstant) continue;
         if (vals[v].region != Region::kDevice || vals[v].constant.nbytes() == 0) continue;
-        WeightCheck w{v, 0, weight_sums_ && vals[v].constant.nbytes() % 4 == 0};
+        WeightCheck w{v, {}, weight_sums_ && vals[v].constant.nbytes() % 4 == 0};
         if (w.by_sum)
-          w.golden_sum = masked_sum(vals[v].golden.data(), vals[v].golden.nbytes() / 4, ~0u);
+          w.golden_sum = masked_crc(vals[v].golden.data(), vals[v].golden.nbytes() / 4, ~0u);
         st.weights[s].push_back(w);
-        if (w.by_sum && weight_set.insert(v).second) metadata += sizeof(uint32_t);
+        if (w.by_sum && weight_set.insert(v).second) metadata += sizeof(Fingerprint);
       }
 
     st.alloc = choose_allocation(plan, plan_, checked, metadata, budget_);
