@@ -1,53 +1,21 @@
 #include "analysis/attribution.hpp"
 
+#include <bit>
 #include <chrono>
 #include <cmath>
 
 #include "analysis/bit_classes.hpp"
+#include "analysis/robust_masks.hpp"
 
 namespace save {
 
 namespace {
 
-void add(ValueBits& vb, const BitClasses& c, uint64_t times) {
-  vb.robust += times * static_cast<uint64_t>(c.count(BitClass::kRobust));
-  vb.ranging += times * static_cast<uint64_t>(c.count(BitClass::kRanging));
-  vb.vulnerable += times * static_cast<uint64_t>(c.count(BitClass::kVulnerable));
-}
-
-// Largest |x| over the bounds of value v, or +inf.
-double max_abs(const RangeAnalysis& ra, ValueId v) {
-  const ValueSummary& s = ra.summary[v];
-  if (!s.bounded) return INFINITY;
-  return std::max(std::abs(s.min_lo), std::abs(s.max_hi));
-}
-
-// The tolerance a weight element gets: the output change a flip may cause,
-// divided back to the weight (0: no bit may be called robust).
-double weight_tolerance(const RangeAnalysis& ra, ValueId w, double tol) {
-  const Plan& plan = *ra.plan;
-  const Graph& g = plan.graph();
-  double t = INFINITY;
-  bool any = false;
-  for (const PlannedStep& st : plan.steps()) {
-    for (size_t i = 0; i < st.inputs.size(); ++i) {
-      if (st.inputs[i] != w) continue;
-      any = true;
-      const std::string& op = g.nodes[st.node].op;
-      bool linear = op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
-      if (linear && i == 2) {
-        t = std::min(t, tol);  // bias: the output moves by the same amount
-      } else if (linear && i < 2) {
-        ValueId x = st.inputs[1 - i];
-        double mx = max_abs(ra, x);
-        bool scaled = op == "Gemm" && g.nodes[st.node].attrs.get_float("alpha", 1.0f) != 1.0f;
-        t = std::min(t, (mx > 0 && std::isfinite(mx) && !scaled) ? tol / mx : 0.0);
-      } else {
-        t = 0;
-      }
-    }
-  }
-  return any ? t : 0;
+uint32_t vulnerable_bits(const BitClasses& c) {
+  uint32_t m = 0;
+  for (int b = 0; b < 32; ++b)
+    if (c.bit[static_cast<size_t>(b)] == BitClass::kVulnerable) m |= 1u << b;
+  return m;
 }
 
 }  // namespace
@@ -65,38 +33,54 @@ Attribution attribute_bits(const RangeAnalysis& ra, double tol) {
     ValueBits vb;
     vb.value = v;
     int64_t n = shape_numel(pv.info.shape);
+    const RobustMasks masks = robust_mask_detail(ra, v, tol);
     if (pv.storage == Storage::kConstant) {
       vb.weight = true;
-      double wt = weight_tolerance(ra, v, tol);
       const float* w = pv.golden.ptr<float>();
       for (int64_t e = 0; e < n; ++e) {
         // An exact interval [w, w]: every flip leaves it, so each bit that is
         // not robust is ranging (a check against the host copy catches it).
         if (!std::isfinite(w[e])) {
           vb.vulnerable += 32;
+          ++vb.vulnerable_elements;
           continue;
         }
-        add(vb, classify_bits(w[e], w[e], wt > 0 ? wt : 1e-300), 1);
+        const auto r = static_cast<uint64_t>(std::popcount(masks.numeric[static_cast<size_t>(e)]));
+        vb.robust += r;
+        vb.ranging += 32 - r;
       }
     } else {
       const ValueSummary& s = ra.summary[v];
-      if (!s.bounded) {
-        vb.vulnerable = static_cast<uint64_t>(n) * 32;
-      } else if (!std::isfinite(static_cast<float>(s.min_lo)) ||
-                 !std::isfinite(static_cast<float>(s.max_hi))) {
-        vb.vulnerable = static_cast<uint64_t>(n) * 32;  // beyond float range
-      } else if (!s.channel_lo.empty()) {
-        uint64_t per = static_cast<uint64_t>(n) / s.channel_lo.size();
-        for (size_t ch = 0; ch < s.channel_lo.size(); ++ch)
-          add(vb, classify_bits(s.channel_lo[ch], s.channel_hi[ch], tol), per);
-      } else {
-        add(vb, classify_bits(static_cast<float>(s.min_lo), static_cast<float>(s.max_hi), tol),
-            static_cast<uint64_t>(n));
+      const auto per = static_cast<uint64_t>(masks.elements_per_mask);
+      for (size_t c = 0; c < masks.numeric.size(); ++c) {
+        const float lo = s.channel_lo.empty() ? static_cast<float>(s.min_lo) : s.channel_lo[c];
+        const float hi = s.channel_hi.empty() ? static_cast<float>(s.max_hi) : s.channel_hi[c];
+        if (!s.bounded || !std::isfinite(lo) || !std::isfinite(hi)) {
+          vb.vulnerable += 32 * per;  // unbounded, or beyond float range
+          vb.vulnerable_elements += per;
+          continue;
+        }
+        // Robust bits from the mask (numerics or operator); the others keep
+        // the class their interval gives them.
+        const BitClasses cls = classify_bits(lo, hi, tol);
+        const uint32_t robust = masks.numeric[c] | masks.by_operator[c];
+        for (int b = 0; b < 32; ++b) {
+          if (robust >> b & 1u) {
+            vb.robust += per;
+          } else if (cls.bit[static_cast<size_t>(b)] == BitClass::kRanging) {
+            vb.ranging += per;
+          } else {
+            vb.vulnerable += per;
+          }
+        }
+        vb.robust_operator += per * static_cast<uint64_t>(std::popcount(masks.by_operator[c]));
+        if ((~robust & vulnerable_bits(cls)) != 0) vb.vulnerable_elements += per;
       }
     }
     out.robust += vb.robust;
     out.ranging += vb.ranging;
     out.vulnerable += vb.vulnerable;
+    out.robust_operator += vb.robust_operator;
     out.values.push_back(vb);
   };
   for (const PlannedStep& st : plan.steps()) {

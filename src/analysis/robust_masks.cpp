@@ -1,0 +1,156 @@
+#include "analysis/robust_masks.hpp"
+
+#include <bit>
+#include <cmath>
+
+#include "analysis/bit_classes.hpp"
+
+namespace save {
+
+namespace {
+
+uint32_t mask_of(const BitClasses& c) {
+  uint32_t m = 0;
+  for (int b = 0; b < 32; ++b)
+    if (c.bit[static_cast<size_t>(b)] == BitClass::kRobust) m |= 1u << b;
+  return m;
+}
+
+// Largest |x| over the bounds of value v, or +inf.
+double max_abs(const RangeAnalysis& ra, ValueId v) {
+  const ValueSummary& s = ra.summary[v];
+  if (!s.bounded) return INFINITY;
+  return std::max(std::abs(s.min_lo), std::abs(s.max_hi));
+}
+
+uint32_t exponent_field(float x) {
+  return (std::bit_cast<uint32_t>(x) >> 23) & 0xff;
+}
+
+// The exact scalar value of input i of a step, if it has one.
+bool exact_scalar(const RangeAnalysis& ra, ValueId v, double* out) {
+  if (v == kNoId || !ra.bounds[v].known || !ra.bounds[v].exact()) return false;
+  const Tensor& t = ra.bounds[v].lo;
+  if (t.numel() != 1 || !is_float(t.dtype())) return false;
+  *out = t.to_double()[0];
+  return true;
+}
+
+}  // namespace
+
+std::vector<uint32_t> RobustMasks::all() const {
+  std::vector<uint32_t> out(numeric.size());
+  for (size_t i = 0; i < out.size(); ++i) out[i] = numeric[i] | by_operator[i];
+  return out;
+}
+
+double weight_tolerance(const RangeAnalysis& ra, ValueId w, double tol) {
+  const Plan& plan = *ra.plan;
+  const Graph& g = plan.graph();
+  double t = INFINITY;
+  bool any = false;
+  for (const PlannedStep& st : plan.steps()) {
+    for (size_t i = 0; i < st.inputs.size(); ++i) {
+      if (st.inputs[i] != w) continue;
+      any = true;
+      const std::string& op = g.nodes[st.node].op;
+      bool linear = op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
+      if (linear && i == 2) {
+        // Gemm scales C by beta: only beta == 1 moves the output by |db|.
+        bool scaled = op == "Gemm" && g.nodes[st.node].attrs.get_float("beta", 1.0f) != 1.0f;
+        t = std::min(t, scaled ? 0.0 : tol);
+      } else if (linear && i < 2) {
+        ValueId x = st.inputs[1 - i];
+        double mx = max_abs(ra, x);
+        bool scaled = op == "Gemm" && g.nodes[st.node].attrs.get_float("alpha", 1.0f) != 1.0f;
+        t = std::min(t, (mx > 0 && std::isfinite(mx) && !scaled) ? tol / mx : 0.0);
+      } else {
+        t = 0;
+      }
+    }
+  }
+  return any ? t : 0;
+}
+
+bool readers_flatten_negatives(const RangeAnalysis& ra, ValueId v) {
+  const Plan& plan = *ra.plan;
+  const Graph& g = plan.graph();
+  if (g.values[v].is_graph_output) return false;  // the value itself is a result
+  bool any = false;
+  for (const PlannedStep& st : plan.steps()) {
+    for (size_t i = 0; i < st.inputs.size(); ++i) {
+      if (st.inputs[i] != v) continue;
+      any = true;
+      const Node& n = g.nodes[st.node];
+      if (i != 0) return false;
+      if (n.op == "Relu") continue;
+      if (n.op == "Clip") {
+        // min(max(x, lo), hi) is constant for every x < 0 when lo >= 0.
+        double lo = 0;
+        bool exact = g.opset < 11
+                         ? n.attrs.has("min")
+                         : exact_scalar(ra, st.inputs.size() > 1 ? st.inputs[1] : kNoId, &lo);
+        if (g.opset < 11 && exact) lo = n.attrs.get_float("min", 0.f);
+        if (exact && lo >= 0) continue;
+      }
+      return false;
+    }
+  }
+  return any;
+}
+
+uint32_t negative_to_relu_mask(float lo, float hi) {
+  if (!(hi < 0) || !std::isfinite(lo)) return 0;
+  // Every flip of a non-sign bit keeps the sign: the result is negative,
+  // -0, -Inf (all flattened) or NaN. A NaN needs exponent field 255, i.e.
+  // exponent bit k flipped in a value whose field is 255 ^ (1 << k); the
+  // fields in [lo, hi] run from that of |hi| to that of |lo|.
+  const uint32_t e_lo = exponent_field(-hi), e_hi = exponent_field(-lo);
+  uint32_t m = (1u << 23) - 1;  // mantissa bits
+  for (uint32_t k = 0; k < 8; ++k) {
+    const uint32_t nan_field = 255u ^ (1u << k);
+    if (nan_field < e_lo || nan_field > e_hi) m |= 1u << (23 + k);
+  }
+  return m;
+}
+
+RobustMasks robust_mask_detail(const RangeAnalysis& ra, ValueId v, double tol) {
+  RobustMasks out;
+  if (v == kNoId || v >= ra.summary.size() || !ra.summary[v].present) return out;
+  const PlannedValue& pv = ra.plan->values()[v];
+  if (pv.info.dtype != DType::kF32) return out;
+  const int64_t n = shape_numel(pv.info.shape);
+  if (pv.storage == Storage::kConstant) {
+    const double wt = weight_tolerance(ra, v, tol);
+    const float* w = pv.golden.ptr<float>();
+    out.numeric.resize(static_cast<size_t>(n));
+    for (int64_t e = 0; e < n; ++e)
+      out.numeric[static_cast<size_t>(e)] =
+          std::isfinite(w[e]) && wt > 0 ? mask_of(classify_bits(w[e], w[e], wt)) : 0;
+    out.by_operator.assign(out.numeric.size(), 0);
+    return out;
+  }
+  const ValueSummary& s = ra.summary[v];
+  std::vector<float> lo = s.channel_lo, hi = s.channel_hi;
+  if (lo.empty()) {
+    lo = {static_cast<float>(s.min_lo)};
+    hi = {static_cast<float>(s.max_hi)};
+  }
+  out.elements_per_mask = n / static_cast<int64_t>(lo.size());
+  out.numeric.assign(lo.size(), 0);
+  out.by_operator.assign(lo.size(), 0);
+  if (!s.bounded) return out;
+  const bool flatten = readers_flatten_negatives(ra, v);
+  for (size_t c = 0; c < lo.size(); ++c) {
+    if (!std::isfinite(lo[c]) || !std::isfinite(hi[c])) continue;
+    out.numeric[c] = mask_of(classify_bits(lo[c], hi[c], tol));
+    if (flatten) out.by_operator[c] = negative_to_relu_mask(lo[c], hi[c]) & ~out.numeric[c];
+  }
+  return out;
+}
+
+std::vector<uint32_t> robust_masks(const RangeAnalysis& ra, ValueId v, double tol) {
+  return robust_mask_detail(ra, v, tol).all();
+}
+
+}  // namespace save

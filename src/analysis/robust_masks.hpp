@@ -1,0 +1,52 @@
+// Which bits of a value the protection may ignore: per value, a mask of the
+// float32 bits that are robust (bit i set: a flip of bit i cannot change the
+// result beyond the tolerance), by numerics or by operator.
+//  - Activations: one mask per channel (axis 1), or a single mask when the
+//    value has no channel axis; the mask holds for every element of the
+//    channel and every input the constraint allows.
+//  - Constants (weights): one mask per element, from the exact value and the
+//    tolerance scaled to the consuming op (see weight_tolerance).
+// Robust by operator (activations): a channel known negative (hi < 0) whose
+// only readers are Relu, or Clip with an exact lower bound >= 0, gives the
+// same output after any flip that keeps it negative: every non-sign bit,
+// except exponent bits that could turn some value of the channel into NaN
+// (exponent field 255: a NaN would propagate through max()).
+// Not covered (conservatively non-robust): max-pool losers and argmax
+// margins, which need per-element masks; see docs/ANALYSIS.md.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "analysis/range_analysis.hpp"
+
+namespace save {
+
+struct RobustMasks {
+  std::vector<uint32_t> numeric;      // robust by numerics
+  std::vector<uint32_t> by_operator;  // robust by operator (not already numeric)
+  // numeric | by_operator, the bits the protection ignores.
+  std::vector<uint32_t> all() const;
+  // Elements each mask covers (the channel's size; 1 for constants).
+  int64_t elements_per_mask = 1;
+};
+
+// Empty when `v` is not a float32 value the plan materialises.
+RobustMasks robust_mask_detail(const RangeAnalysis& ra, ValueId v, double tol);
+std::vector<uint32_t> robust_masks(const RangeAnalysis& ra, ValueId v, double tol);
+
+// The largest change of a weight element that keeps every op reading it
+// within `tol` of its output (|dw| * max|x| for a Conv/Gemm/MatMul weight
+// given the op's input interval, |db| for a bias); 0 when some reader is
+// another op (no bit of the weight may then be called robust).
+double weight_tolerance(const RangeAnalysis& ra, ValueId w, double tol);
+
+// Channels of an activation known negative whose every reader maps all
+// negative inputs to one output (Relu; Clip with exact min >= 0).
+bool readers_flatten_negatives(const RangeAnalysis& ra, ValueId v);
+
+// The robust-by-operator mask of a negative channel [lo, hi] (hi < 0)
+// feeding such readers: all 31 non-sign bits but the NaN-risky exponent bits.
+uint32_t negative_to_relu_mask(float lo, float hi);
+
+}  // namespace save
