@@ -15,8 +15,9 @@ constexpr double kW = 840, kH = 460;  // room on the right for the legend
 constexpr double kLeft = 70, kRight = 560, kTop = 40, kBottom = 390;  // plot area
 constexpr double kZeroX = kLeft + 25;                                 // where flips = 0 sits
 constexpr double kLogLeft = kLeft + 75;                               // where the log axis starts
-const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
-                         "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+// Ten, so that every `save eval` mode gets its own.
+const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+                         "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
 
 std::string esc(const std::string& s) {
   std::string o;
