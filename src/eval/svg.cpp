@@ -36,6 +36,19 @@ std::string esc(const std::string& s) {
   return o;
 }
 
+// The document, a white background and the title centred over the plot
+// area [kLeft, plot_right].
+std::string svg_open(double width, double plot_right, const std::string& title) {
+  std::string o = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" "
+      "fill=\"white\"/>\n",
+      width, kH, width, kH);
+  o += fmt::format("<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">{}</text>\n",
+                   (kLeft + plot_right) / 2, esc(title));
+  return o;
+}
+
 struct Pt {
   double flips, mean, lo, hi;
 };
@@ -84,16 +97,10 @@ std::string accuracy_svg(const nlohmann::json& summary) {
   };
   auto y_of = [&](double a) { return kBottom - (a - y0) / (y1 - y0) * (kBottom - kTop); };
 
-  std::string o = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
-      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" "
-      "fill=\"white\"/>\n",
-      kW, kH, kW, kH);
-  o += fmt::format("<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">{}</text>\n",
-                   (kLeft + kRight) / 2,
-                   esc(fmt::format("{} under bit flips ({} samples, seed {})",
-                                   summary.value("model", std::string("model")),
-                                   summary.value("samples", 0), summary.value("seed", 0))));
+  std::string o = svg_open(kW, kRight,
+                           fmt::format("{} under bit flips ({} samples, seed {})",
+                                       summary.value("model", std::string("model")),
+                                       summary.value("samples", 0), summary.value("seed", 0)));
   // Grid and y ticks every tenth (or hundredth on a short axis).
   double step = (y1 - y0) > 0.3 ? 0.1 : 0.02;
   for (double a = y0; a <= y1 + 1e-9; a += step) {
@@ -177,13 +184,7 @@ std::string bar_svg(const BarChart& c) {
       }
   }
   auto y_of = [&](double v) { return kBottom - v / top * (kBottom - kTop); };
-  std::string o = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
-      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" "
-      "fill=\"white\"/>\n",
-      width, kH, width, kH);
-  o += fmt::format("<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">{}</text>\n",
-                   (kLeft + right) / 2, esc(c.title));
+  std::string o = svg_open(width, right, c.title);
   for (int i = 0; i <= 5; ++i) {
     double v = top * i / 5, y = y_of(v);
     o += fmt::format(
