@@ -30,6 +30,7 @@ Attribution attribute_bits(const RangeAnalysis& ra, double tol) {
     seen[v] = true;
     const PlannedValue& pv = plan.values()[v];
     if (pv.info.dtype != DType::kF32) return;
+    const auto tv = std::chrono::steady_clock::now();
     ValueBits vb;
     vb.value = v;
     int64_t n = shape_numel(pv.info.shape);
@@ -77,6 +78,7 @@ Attribution attribute_bits(const RangeAnalysis& ra, double tol) {
         if ((~robust & vulnerable_bits(cls)) != 0) vb.vulnerable_elements += per;
       }
     }
+    vb.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tv).count();
     out.robust += vb.robust;
     out.ranging += vb.ranging;
     out.vulnerable += vb.vulnerable;

@@ -27,6 +27,7 @@ struct ValueBits {
   uint64_t robust = 0, ranging = 0, vulnerable = 0;
   uint64_t robust_operator = 0;      // of `robust`: robust by operator only
   uint64_t vulnerable_elements = 0;  // elements with >= 1 vulnerable bit
+  double seconds = 0;                // time to attribute this value
   // Bytes that would need reliable memory: elements with a vulnerable bit.
   uint64_t reliable_bytes() const { return vulnerable_elements * 4; }
 };

@@ -126,7 +126,9 @@ RangeAnalysis analyze_ranges(Session& session, const RangeOptions& opts) {
     ra.bounds[id] = input_bounds(values[id].info, r);
   }
   ra.has_rule.assign(plan.steps().size(), 0);
+  ra.step_seconds.assign(plan.steps().size(), 0);
   for (size_t s = 0; s < plan.steps().size(); ++s) {
+    const auto ts = std::chrono::steady_clock::now();
     const PlannedStep& step = plan.steps()[s];
     std::vector<Bounds> in;
     bool all_exact = true;
@@ -141,6 +143,8 @@ RangeAnalysis analyze_ranges(Session& session, const RangeOptions& opts) {
         eval_interval(*step.def, g.nodes[step.node], g.opset, in, out_info, opts.interval);
     for (size_t o = 0; o < step.outputs.size(); ++o)
       if (step.outputs[o] != kNoId) ra.bounds[step.outputs[o]] = std::move(out[o]);
+    ra.step_seconds[s] =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
   }
   for (size_t v = 0; v < values.size(); ++v)
     if (ra.bounds[v].lo.defined())

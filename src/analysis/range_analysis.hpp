@@ -54,9 +54,10 @@ struct RangeAnalysis {
   std::vector<Bounds> bounds;  // by ValueId; Bounds{} where not present
   std::vector<ValueSummary> summary;
   std::vector<InputRange> inputs;
-  std::vector<uint8_t> has_rule;  // by step of the batch-1 plan: op had a rule (or all exact)
-  double seconds = 0;             // wall time of the analysis (planning included)
-  Plan* plan = nullptr;           // the session's batch-1 plan the bounds refer to
+  std::vector<uint8_t> has_rule;     // by step of the batch-1 plan: op had a rule (or all exact)
+  std::vector<double> step_seconds;  // by step: time of its interval rule
+  double seconds = 0;                // wall time of the analysis (planning included)
+  Plan* plan = nullptr;              // the session's batch-1 plan the bounds refer to
 };
 
 // Parses "NAME=LO:HI"; throws Error on malformed text or LO > HI.

@@ -1,11 +1,16 @@
-// `save analyze MODEL`: the one-time offline analysis. This first cut runs
-// the range analysis (per-element intervals from the input constraint) and
-// prints a per-value table; bit attribution and the plan file follow.
+// `save analyze MODEL`: the one-time offline analysis. Runs the range
+// analysis (per-element intervals from the input constraint) and the bit
+// attribution, and prints a per-value table (interval, bit shares, bytes
+// that would need reliable memory, time) or JSON; --out DIR also writes
+// DIR/bits_per_layer.svg.
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "analysis/attribution.hpp"
+#include "analysis/bits_svg.hpp"
 #include "analysis/range_analysis.hpp"
 #include "cli/commands.hpp"
 #include "core/hash.hpp"
@@ -15,7 +20,7 @@ namespace save::cli {
 
 void add_analyze_command(CLI::App& app, int& exit_code) {
   struct Args {
-    std::string model;
+    std::string model, out_dir;
     std::vector<std::string> ranges;
     bool json = false;
     int threads = 0;
@@ -32,6 +37,7 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
                 "Largest harmless change of a value (robust bits), as in SAVE")
       ->capture_default_str();
   c->add_flag("--json", args->json, "Print JSON instead of a table");
+  c->add_option("--out", args->out_dir, "Also write DIR/bits_per_layer.svg");
   c->callback([args, &exit_code] {
     RangeOptions opts;
     for (const auto& r : args->ranges) opts.input_ranges.insert(parse_input_range(r));
@@ -57,22 +63,63 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
       double lo, hi;
       bool bounded;
       const ValueBits* bits;
+      double seconds;  // its interval rule (activations) and its attribution
     };
     std::vector<Row> rows;
     // Activations in execution order, then the weights the steps read.
     std::vector<bool> seen(g.values.size(), false);
-    auto add = [&](ValueId v, const char* kind) {
+    auto add = [&](ValueId v, const char* kind, double rule_seconds) {
       if (v == kNoId || seen[v] || !ra.summary[v].present) return;
       seen[v] = true;
       const ValueSummary& s = ra.summary[v];
-      rows.push_back({g.values[v].name, kind, s.min_lo, s.max_hi, s.bounded, bits_of[v]});
+      const double secs = rule_seconds + (bits_of[v] ? bits_of[v]->seconds : 0);
+      rows.push_back({g.values[v].name, kind, s.min_lo, s.max_hi, s.bounded, bits_of[v], secs});
     };
-    for (ValueId v : g.inputs) add(v, "activation");
-    for (const PlannedStep& st : plan.steps())
-      for (ValueId v : st.outputs) add(v, "activation");
+    for (ValueId v : g.inputs) add(v, "activation", 0);
+    for (size_t i = 0; i < plan.steps().size(); ++i)
+      for (ValueId v : plan.steps()[i].outputs) add(v, "activation", ra.step_seconds[i]);
     for (const PlannedStep& st : plan.steps())
       for (ValueId v : st.inputs)
-        if (v != kNoId && plan.values()[v].storage == Storage::kConstant) add(v, "weight");
+        if (v != kNoId && plan.values()[v].storage == Storage::kConstant) add(v, "weight", 0);
+    uint64_t reliable_bytes = 0;
+    for (const ValueBits& vb : bits.values) reliable_bytes += vb.reliable_bytes();
+    const double seconds = ra.seconds + bits.seconds;
+
+    std::string svg_path;
+    if (!args->out_dir.empty()) {
+      // One bar per step: the bits of its outputs and of the weights it is
+      // the first to read.
+      std::vector<LayerBits> layers;
+      std::vector<bool> drawn(g.values.size(), false);
+      for (const PlannedStep& st : plan.steps()) {
+        LayerBits l;
+        l.name = g.nodes[st.node].name;
+        for (const auto* list : {&st.outputs, &st.inputs})
+          for (ValueId v : *list) {
+            if (v == kNoId || drawn[v] || !bits_of[v]) continue;
+            if (list == &st.inputs && !bits_of[v]->weight) continue;
+            drawn[v] = true;
+            l.robust += bits_of[v]->robust;
+            l.ranging += bits_of[v]->ranging;
+            l.vulnerable += bits_of[v]->vulnerable;
+          }
+        if (l.robust + l.ranging + l.vulnerable > 0) layers.push_back(std::move(l));
+      }
+      std::filesystem::create_directories(args->out_dir);
+      const std::string path = args->out_dir + "/bits_per_layer.svg";
+      std::ofstream f(path);
+      SAVE_CHECK(f.good(), "cannot write '{}'", path);
+      const double all = static_cast<double>(bits.robust + bits.ranging + bits.vulnerable);
+      f << bits_per_layer_svg(
+          layers, fmt::format("{}: {:.1f}% robust, {:.1f}% ranging, {:.1f}% vulnerable bits "
+                              "(tolerance {})",
+                              std::filesystem::path(args->model).filename().string(),
+                              100.0 * static_cast<double>(bits.robust) / all,
+                              100.0 * static_cast<double>(bits.ranging) / all,
+                              100.0 * static_cast<double>(bits.vulnerable) / all, args->tolerance));
+      SAVE_CHECK(f.good(), "cannot write '{}'", path);
+      svg_path = path;
+    }
     size_t unruled = 0;
     for (uint8_t r : ra.has_rule) unruled += r == 0;
 
@@ -80,11 +127,13 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
       nlohmann::json j;
       j["model"] = args->model;
       j["model_sha256"] = file_sha256(args->model);
-      j["seconds"] = ra.seconds + bits.seconds;
+      j["seconds"] = seconds;
       j["tolerance"] = args->tolerance;
       j["totals"] = {{"robust_bits", bits.robust},
                      {"ranging_bits", bits.ranging},
-                     {"vulnerable_bits", bits.vulnerable}};
+                     {"vulnerable_bits", bits.vulnerable},
+                     {"robust_by_operator_bits", bits.robust_operator},
+                     {"reliable_bytes", reliable_bytes}};
       j["inputs"] = nlohmann::json::array();
       for (const auto& in : ra.inputs)
         j["inputs"].push_back({{"name", in.name},
@@ -98,7 +147,10 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
           row["robust_bits"] = r.bits->robust;
           row["ranging_bits"] = r.bits->ranging;
           row["vulnerable_bits"] = r.bits->vulnerable;
+          row["robust_by_operator_bits"] = r.bits->robust_operator;
+          row["reliable_bytes"] = r.bits->reliable_bytes();
         }
+        row["seconds"] = r.seconds;
         values.push_back(row);
       }
       j["values"] = values;
@@ -108,8 +160,8 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
       for (const auto& in : ra.inputs)
         fmt::print("input {:<24} [{}, {}]{}\n", in.name, in.lo, in.hi,
                    in.defaulted ? "  (default constraint; set with --input-range)" : "");
-      fmt::print("\n{:<48} {:<10} {:>14} {:>14} {:>8} {:>8} {:>8}\n", "value", "kind", "lo", "hi",
-                 "robust", "ranging", "vulnr");
+      fmt::print("\n{:<48} {:<10} {:>14} {:>14} {:>8} {:>8} {:>8} {:>11} {:>8}\n", "value", "kind",
+                 "lo", "hi", "robust", "ranging", "vulnr", "reliable B", "ms");
       for (const Row& r : rows) {
         std::string name = r.name.size() > 47 ? "…" + r.name.substr(r.name.size() - 46) : r.name;
         std::string lo = r.bounded ? fmt::format("{:.6g}", r.lo) : "-inf";
@@ -117,17 +169,24 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
         std::string shares = "";
         if (r.bits) {
           double total = static_cast<double>(r.bits->robust + r.bits->ranging + r.bits->vulnerable);
-          shares = fmt::format("{:>7.1f}% {:>7.1f}% {:>7.1f}%", 100.0 * r.bits->robust / total,
-                               100.0 * r.bits->ranging / total, 100.0 * r.bits->vulnerable / total);
+          shares = fmt::format("{:>7.1f}% {:>7.1f}% {:>7.1f}% {:>11}",
+                               100.0 * r.bits->robust / total, 100.0 * r.bits->ranging / total,
+                               100.0 * r.bits->vulnerable / total, r.bits->reliable_bytes());
+        } else {
+          shares = fmt::format("{:>8} {:>8} {:>8} {:>11}", "-", "-", "-", "-");
         }
+        shares += fmt::format(" {:>8.3f}", r.seconds * 1e3);
         fmt::print("{:<48} {:<10} {:>14} {:>14} {}\n", name, r.kind, lo, hi, shares);
       }
       double total = static_cast<double>(bits.robust + bits.ranging + bits.vulnerable);
       fmt::print("\nbits: {:.1f}% robust, {:.1f}% ranging, {:.1f}% vulnerable (tolerance {})\n",
                  100.0 * bits.robust / total, 100.0 * bits.ranging / total,
                  100.0 * bits.vulnerable / total, args->tolerance);
+      fmt::print("reliable memory: {} bytes (elements with at least one vulnerable bit)\n",
+                 reliable_bytes);
       fmt::print("{} values, {} steps without an interval rule (unbounded), {:.3f} s\n",
-                 rows.size(), unruled, ra.seconds + bits.seconds);
+                 rows.size(), unruled, seconds);
+      if (!svg_path.empty()) fmt::print("wrote {}\n", svg_path);
     }
     exit_code = 0;
   });
