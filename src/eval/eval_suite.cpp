@@ -106,9 +106,14 @@ void claim_folder(const EvalSpec& s, const json& context) {
       s.out_dir, old.dump(), context.dump());
 }
 
-std::vector<OodSet> make_ood_sets(const EvalSpec& s, const Dataset& clean) {
+// The OOD sets, or none with the reason in `why` (--ood-samples 0, or
+// inputs outside [0, 1], which the sets are defined inside).
+std::vector<OodSet> make_ood_sets(const EvalSpec& s, const Dataset& clean, std::string& why) {
   std::vector<OodSet> sets;
-  if (s.ood_samples == 0) return sets;
+  if (s.ood_samples == 0) {
+    why = "--ood-samples 0";
+    return sets;
+  }
   try {
     for (const OodSetInfo& info : ood_sets())
       sets.push_back({info.name, info.description,
@@ -116,7 +121,8 @@ std::vector<OodSet> make_ood_sets(const EvalSpec& s, const Dataset& clean) {
                               {},
                               "ood:" + info.name}});
   } catch (const Error& e) {
-    note(s, fmt::format("out-of-distribution sets skipped: {}", e.what()));
+    why = e.what();
+    note(s, fmt::format("out-of-distribution sets skipped: {}", why));
     sets.clear();
   }
   return sets;
@@ -392,8 +398,12 @@ std::string report_md(const json& r, const std::vector<OodSetInfo>& sets) {
       "- faults: pattern random; flips {} per trial; {} trial(s) per point; accumulated flips "
       "target the weights, streaming flips weights and activations; seed {}\n",
       fmt::join(r["flips"].get<std::vector<int64_t>>(), ", "), num(r["trials"]), num(r["seed"]));
-  md += fmt::format("- out-of-distribution sets: {} inputs each, fault-free\n",
-                    num(r["ood_samples"]));
+  if (r.contains("ood_skipped"))
+    md += fmt::format("- **out-of-distribution sets not run**: {}\n",
+                      r["ood_skipped"].get<std::string>());
+  else
+    md += fmt::format("- out-of-distribution sets: {} inputs each, fault-free\n",
+                      num(r["ood_samples"]));
   const json& mc = r["machine"];
   md += fmt::format("- machine: {}, {}, {} threads; whole eval {:.1f} s\n",
                     mc["hostname"].get<std::string>(), mc["cpu"].get<std::string>(),
@@ -688,7 +698,8 @@ EvalOutcome run_eval(const EvalSpec& spec) {
   if (spec.data == "fashion-mnist" && opts.profile_data == "fashion-mnist")
     opts.profile_data = "fashion-mnist-train";
 
-  std::vector<OodSet> ood = make_ood_sets(spec, clean);
+  std::string ood_skipped;
+  std::vector<OodSet> ood = make_ood_sets(spec, clean, ood_skipped);
   std::vector<ModeRun> modes = setup_modes(
       spec, model_sha256, slice_rows(clean.images, 0, std::min(samples, spec.batch)), opts);
 
@@ -713,6 +724,7 @@ EvalOutcome run_eval(const EvalSpec& spec) {
   results["pattern"] = "random";
   results["scenarios"] = json::array();
   for (Scenario sc : spec.scenarios) results["scenarios"].push_back(to_string(sc));
+  if (!ood_skipped.empty()) results["ood_skipped"] = ood_skipped;
   results["profile_data"] = opts.profile_data;
   results["profile_samples"] = opts.profile_samples;
   results["machine"] = machine_info(spec.threads);
