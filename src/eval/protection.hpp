@@ -31,6 +31,12 @@ struct ProtectionOptions {
   // save: how device weights are verified: "host" (compare with the host
   // copy) or "checksum" (a golden checksum per weight in reliable memory).
   std::string weight_check = "host";
+  // save: run the checks that can wait on a second thread (the "host"
+  // core) while the next step computes; false runs them inline.
+  bool async_checks = true;
+  // save: "full" (range checks + fingerprints of the non-robust bits) or
+  // "range" (range checks only: cheaper, blind to in-range corruption).
+  std::string activation_check = "full";
   // save: --input-range NAME=LO:HI (default [0, 1] for float inputs).
   std::map<std::string, std::pair<double, double>> input_ranges;
   // ranger / drdna: the data their bounds and signatures are profiled on.

@@ -8,11 +8,13 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "core/error.hpp"
 #include "exec/session.hpp"
 #include "protect/allocation.hpp"
+#include "protect/checker_thread.hpp"
 #include "protect/checks.hpp"
 #include "protect/restart.hpp"
 
@@ -74,14 +76,23 @@ float widen_hi(float hi, float span) {
 class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
  public:
   SaveProtectionImpl(Session& session, ProtectionPlan plan, Budget budget, bool weight_sums,
-                     std::FILE* log)
+                     bool range_only, bool async_checks, std::FILE* log)
       : session_(session),
         plan_(std::move(plan)),
         budget_(budget),
         weight_sums_(weight_sums),
-        log_(log) {}
+        range_only_(range_only),
+        log_(log),
+        checker_(async_checks) {}
 
-  std::string name() const override { return "save"; }
+  // Non-default variants get their own name so campaigns keep them apart.
+  std::string name() const override {
+    std::string n = "save";
+    if (range_only_) n += "+range";
+    if (weight_sums_) n += "+wsum";
+    if (!checker_.threaded()) n += "+sync";
+    return n;
+  }
   ExecHooks* hooks() override { return this; }
   const SaveRunReport& report() const { return report_; }
 
@@ -98,11 +109,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     report_.inputs_outside_constraint = 0;
   }
 
-  eval::ProtectionCounts end_trial() override {
-    eval::ProtectionCounts c = report_.counts;
-    c.uncorrectable = static_cast<int64_t>(report_.uncorrectable.size());
-    return c;
-  }
+  eval::ProtectionCounts end_trial() override { return report_.counts; }
 
   // ---- hooks ----
 
@@ -110,6 +117,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     auto t0 = Clock::now();
     st_ = &state_for(ex.plan());
     retries_.clear();
+    repaired_.clear();
     restarts_this_run_ = 0;
     gave_up_ = false;
     ranges_on_ = true;
@@ -135,31 +143,55 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     add_check_time(t0);
   }
 
+  // Right after the kernel, before any flip can land on the fresh outputs:
+  // their fingerprints are taken here (on the critical path, as SAVE fuses
+  // its checks into the kernel) while the checker thread range-checks them
+  // and finishes verifying the inputs this step just read.
   void after_kernel(Execution& ex, size_t step) override {
     auto t0 = Clock::now();
     for (ValueId v : st_->write_checks[step]) {
       const ValueCheck& c = st_->checks[v];
       const float* x = ex.value(v).ptr<const float>();
-      bool in_range = range_check(x, c.layout, c.lo.data(), c.hi.data());
-      if (c.kind == CheckKind::kSum)
-        st_->sums[v] = masked_crc(x, static_cast<size_t>(ex.value(v).numel()), c.mask);
-      if (!in_range && ranges_on_) pending_.push_back({step, v, "range"});
+      if (ranges_on_)
+        checker_.submit([this, x, &c, step, v] {
+          if (!range_check(x, c.layout, c.lo.data(), c.hi.data()))
+            async_failure({step, v, "range"});
+        });
+      st_->sums[v] = masked_crc(x, static_cast<size_t>(ex.value(v).numel()), c.mask);
     }
+    // The inputs of this step must be verified as it read them, before the
+    // next flips can land.
+    checker_.wait_all();
+    collect_async();
     add_check_time(t0);
   }
 
   size_t after_step(Execution& ex, size_t step) override {
     auto t0 = Clock::now();
     Plan& plan = ex.plan();
+    const size_t next = step + 1;
     // Weights this step read: a flip in them means its outputs are suspect.
+    // Persistent, so verified in the background; joined before release.
     for (const WeightCheck& w : st_->weights[step])
-      if (!weight_ok(plan, w)) pending_.push_back({step, w.value, "weight"});
+      checker_.submit([this, &plan, &w, step] {
+        if (!weight_ok(plan, w)) async_failure({step, w.value, "weight"});
+      });
     // The inputs of the next step as they are now (flips land between
-    // steps); after the last step, the outputs about to be released.
-    for (ValueId v : st_->read_checks[step + 1])
-      if (!value_ok(ex, v)) pending_.push_back({step + 1, v, "checksum"});
+    // steps), verified while it computes; after the last step, the outputs
+    // about to be released, and every pending check.
+    if (next < plan.steps().size()) {
+      for (ValueId v : st_->read_checks[next])
+        checker_.submit([this, &ex, v, next] {
+          if (!value_ok(ex, v)) async_failure({next, v, "checksum"});
+        });
+    } else {
+      for (ValueId v : st_->read_checks[next])
+        if (!value_ok(ex, v)) pending_.push_back({next, v, "checksum"});
+      checker_.wait_all();
+      collect_async();
+    }
     add_check_time(t0);
-    if (pending_.empty()) return step + 1;
+    if (pending_.empty()) return next;
     return recover(ex, step);
   }
 
@@ -171,6 +203,17 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     ValueId value;
     const char* check;
   };
+
+  void async_failure(const Failure& f) {
+    std::lock_guard<std::mutex> lock(async_mu_);
+    async_failures_.push_back(f);
+  }
+
+  void collect_async() {
+    std::lock_guard<std::mutex> lock(async_mu_);
+    pending_.insert(pending_.end(), async_failures_.begin(), async_failures_.end());
+    async_failures_.clear();
+  }
 
   void add_check_time(Clock::time_point t0) {
     report_.counts.check_ms += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
@@ -193,6 +236,10 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
 
   // Repairs what failed and returns the step to restart from.
   size_t recover(Execution& ex, size_t now) {
+    // Nothing may read device memory while it is repaired; what the checker
+    // found meanwhile is handled with the rest.
+    checker_.wait_all();
+    collect_async();
     Plan& plan = ex.plan();
     const Graph& g = plan.graph();
     // Outside a campaign nothing is flipped: every detection is a false alarm.
@@ -217,15 +264,25 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
         const std::string& node =
             f.step < plan.steps().size() ? g.nodes[plan.steps()[f.step].node].name : "<outputs>";
         ++report_.counts.by_site[fmt::format("{}/{}", node, f.check)];
+        const bool weight = std::string(f.check) == "weight";
+        // A weight whose repaired bits are wrong again is stuck; new flips
+        // elsewhere in it are not. An activation cannot tell which bits
+        // failed: the same check failing kActivationRetries times in one run
+        // is taken as stuck (a new random flip there each time is unlikely).
         auto key = std::make_pair(f.step, f.value);
-        if (++retries_[key] > 1 || restarts_this_run_ >= kMaxRestarts || gave_up_) {
-          // Came back after a repair at the same place: a stuck bit.
-          if (!gave_up_) report_.uncorrectable.push_back({node, g.values[f.value].name, f.check});
+        bool stuck =
+            weight ? repaired_bits_came_back(plan, f.value) : ++retries_[key] > kActivationRetries;
+        if (stuck || restarts_this_run_ >= kMaxRestarts || gave_up_) {
+          if (!gave_up_) {
+            report_.uncorrectable.push_back({node, g.values[f.value].name, f.check});
+            ++report_.counts.uncorrectable;
+          }
           gave_up_ = true;
           continue;
         }
         size_t from = f.step;
-        if (std::string(f.check) == "weight") {
+        if (weight) {
+          remember_repair(plan, f.value);
           weights_repaired |= plan.restore_constant(f.value);
         } else if (std::string(f.check) == "checksum") {
           // Corrupted in memory after it was written: recompute it (a graph
@@ -301,7 +358,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
       const ActivationPlan& a = it->second;
       if (a.nonrobust_mask == 0) continue;  // every bit robust: ignore
       ValueCheck& c = st.checks[v];
-      c.kind = a.has_vulnerable() ? CheckKind::kSum : CheckKind::kRangeRead;
+      c.kind = a.has_vulnerable() && !range_only_ ? CheckKind::kSum : CheckKind::kRangeRead;
       c.mask = a.nonrobust_mask;
       const auto& shape = pv.info.shape;
       int64_t numel = shape_numel(shape);
@@ -388,22 +445,53 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     return w.size();
   }
 
-  static constexpr int kMaxRestarts = 64;  // per run: beyond this, report and stop
+  // Per run: beyond this many restarts, report and stop.
+  static constexpr int kMaxRestarts = 1000;
+  static constexpr int kActivationRetries = 3;
+
+  // The bytes of weight `v` that differ from the host copy, as (offset, xor).
+  static std::vector<std::pair<size_t, uint8_t>> weight_diff(const Plan& plan, ValueId v) {
+    const PlannedValue& pv = plan.values()[v];
+    const auto* d = static_cast<const uint8_t*>(pv.constant.data());
+    const auto* h = static_cast<const uint8_t*>(pv.golden.data());
+    std::vector<std::pair<size_t, uint8_t>> out;
+    for (size_t i = 0; i < pv.golden.nbytes(); ++i)
+      if (d[i] != h[i]) out.emplace_back(i, static_cast<uint8_t>(d[i] ^ h[i]));
+    return out;
+  }
+  void remember_repair(const Plan& plan, ValueId v) {
+    auto diff = weight_diff(plan, v);
+    auto& seen = repaired_[v];
+    seen.insert(seen.end(), diff.begin(), diff.end());
+  }
+  bool repaired_bits_came_back(const Plan& plan, ValueId v) const {
+    auto it = repaired_.find(v);
+    if (it == repaired_.end()) return false;
+    for (auto [off, bits] : weight_diff(plan, v))
+      for (auto [roff, rbits] : it->second)
+        if (off == roff && (bits & rbits)) return true;
+    return false;
+  }
 
   Session& session_;
   ProtectionPlan plan_;
   Budget budget_;
   bool weight_sums_;
+  bool range_only_;  // --activation-check range
   std::FILE* log_;
   std::map<const Plan*, std::unique_ptr<PlanState>> states_;
   PlanState* st_ = nullptr;
   const Injector* injector_ = nullptr;
   std::vector<Failure> pending_;
   std::map<std::pair<size_t, ValueId>, int> retries_;
+  std::map<ValueId, std::vector<std::pair<size_t, uint8_t>>> repaired_;  // this run
   int restarts_this_run_ = 0;
   bool gave_up_ = false;
   bool ranges_on_ = true;
   SaveRunReport report_;
+  std::mutex async_mu_;
+  std::vector<Failure> async_failures_;  // found on the checker thread
+  CheckerThread checker_;                // last: joined first on destruction
 };
 
 }  // namespace
@@ -412,6 +500,8 @@ std::unique_ptr<eval::Protection> make_save_protection(Session& session,
                                                        const eval::ProtectionOptions& opts) {
   SAVE_CHECK(opts.weight_check == "host" || opts.weight_check == "checksum",
              "--weight-check must be 'host' or 'checksum' (got '{}')", opts.weight_check);
+  SAVE_CHECK(opts.activation_check == "full" || opts.activation_check == "range",
+             "--activation-check must be 'full' or 'range' (got '{}')", opts.activation_check);
   Budget budget = Budget::parse(opts.reliable_mem);
   ProtectionPlan plan;
   if (!opts.plan_path.empty()) {
@@ -433,8 +523,9 @@ std::unique_ptr<eval::Protection> make_save_protection(Session& session,
       fmt::print(opts.log, "save: analysed the model in {:.2f} s (tolerance {:g})\n",
                  plan.analysis_seconds, plan.tolerance);
   }
-  return std::make_unique<SaveProtectionImpl>(session, std::move(plan), budget,
-                                              opts.weight_check == "checksum", opts.log);
+  return std::make_unique<SaveProtectionImpl>(
+      session, std::move(plan), budget, opts.weight_check == "checksum",
+      opts.activation_check == "range", opts.async_checks, opts.log);
 }
 
 const SaveRunReport* save_report(const eval::Protection& p) {

@@ -19,6 +19,7 @@
 #include "import/onnx_import.hpp"
 #include "inject/injector.hpp"
 #include "protect/allocation.hpp"
+#include "protect/protected_model.hpp"
 #include "protect/protection_plan.hpp"
 
 namespace save::protect {
@@ -262,6 +263,24 @@ TEST(SaveProtection, InputsOutsideTheConstraintAreReportedNotAlarmed) {
   eval::ProtectionCounts c = s.prot->end_trial();
   EXPECT_EQ(c.detections, 0);
   EXPECT_EQ(save_report(*s.prot)->inputs_outside_constraint, 1);
+}
+
+TEST(ProtectedModel, ThreeLineApiRunsCheckedAndRepairs) {
+  ProtectedModel model(kModel);
+  std::vector<Tensor> clean = model.run({images()});
+  Session plain(import_onnx_file(kModel));
+  EXPECT_TRUE(same_bytes(clean, plain.run({images()})));
+  EXPECT_EQ(model.report().counts.detections, 0);
+  // A corrupted weight is found and repaired on the next run.
+  Plan& p = model.session().plan_for({images()});
+  ValueId w = kNoId;
+  for (size_t st = 0; st < p.steps().size() && w == kNoId; ++st)
+    if (op_of(p, st) == "Gemm") w = p.steps()[st].inputs[1];
+  ASSERT_NE(w, kNoId);
+  flip_value_bit(p, {w, 30 + 32 * 7});
+  model.session().constants_changed();
+  EXPECT_TRUE(same_bytes(model.run({images()}), clean));
+  EXPECT_GE(model.report().counts.recoveries, 1);
 }
 
 TEST(ProtectionPlan, RoundTripsAndIsTiedToItsModel) {
