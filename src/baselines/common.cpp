@@ -29,6 +29,25 @@ void HookBaseline::detected(Execution& ex, size_t step, const char* check) {
   ++counts_.by_site[node + "/" + check];
 }
 
+size_t HookBaseline::after_check(Execution& ex, size_t step, bool ok, const char* check,
+                                 int max_retries) {
+  if (ok) {
+    if (retries_ > 0) ++counts_.recoveries;  // the re-run passed
+    retries_ = 0;
+    return step + 1;
+  }
+  detected(ex, step, check);
+  if (retries_ >= max_retries) {
+    ++counts_.uncorrectable;
+    retries_ = 0;
+    return step + 1;
+  }
+  ++retries_;
+  ++counts_.restarts;
+  ++counts_.reexecuted_steps;
+  return step;
+}
+
 bool is_activation_op(std::string_view op) {
   static constexpr std::array<std::string_view, 15> kOps = {
       "Relu",        "LeakyRelu", "PRelu", "Elu",      "Selu",     "Celu", "Gelu", "Sigmoid",

@@ -26,6 +26,13 @@ class HookBaseline : public eval::Protection, public ExecHooks {
  protected:
   // One fault found at `step` by check `check` ("vote", "checksum", ...).
   void detected(Execution& ex, size_t step, const char* check);
+  // "Check, and re-run the step while it fails": counts the outcome of a
+  // check of `step` and returns the step to run next (`step` itself for a
+  // re-run). A pass after re-runs is a recovery; a failure after
+  // `max_retries` re-runs is uncorrectable and the run goes on with what it
+  // has rather than loop forever.
+  size_t after_check(Execution& ex, size_t step, bool ok, const char* check, int max_retries);
+  void on_run_begin(Execution& ex) override { retries_ = 0; }
   // Measures the time of a check into counts_.check_ms.
   class CheckTimer {
    public:
@@ -47,6 +54,28 @@ class HookBaseline : public eval::Protection, public ExecHooks {
   eval::ProtectionCounts counts_;
   const Injector* injector_ = nullptr;
   StepScratch scratch_;
+
+ private:
+  int retries_ = 0;  // re-runs of the current step so far
+};
+
+// A baseline that profiles activations on training data once, in the first
+// prepare() that finds the session's plans (ranger, drdna).
+class ProfiledBaseline : public HookBaseline {
+ public:
+  explicit ProfiledBaseline(const eval::ProtectionOptions& opts) : opts_(opts) {}
+  void prepare(Session& session) final {
+    if (profiled_ || session.plans().empty()) return;
+    profile(session);
+    profiled_ = true;
+  }
+
+ protected:
+  virtual void profile(Session& session) = 0;
+  eval::ProtectionOptions opts_;
+
+ private:
+  bool profiled_ = false;
 };
 
 // Op types Ranger treats as activation functions (it bounds their outputs).

@@ -24,8 +24,6 @@ class Dmr : public HookBaseline {
 
   std::string name() const override { return "dmr"; }
 
-  void on_run_begin(Execution& ex) override { retries_ = 0; }
-
   size_t after_step(Execution& ex, size_t step) override {
     Plan& plan = ex.plan();
     PlannedStep& st = plan.steps()[step];
@@ -36,27 +34,10 @@ class Dmr : public HookBaseline {
       run_step_into(plan, st, st.in_views, dup, ex.constants_epoch());
       for (size_t o = 0; o < dup.size() && agree; ++o) agree = same_bytes(dup[o], st.out_views[o]);
     }
-    if (agree) {
-      if (retries_ > 0) ++counts_.recoveries;  // the re-run matched its duplicate
-      retries_ = 0;
-      return step + 1;
-    }
-    detected(ex, step, "compare");
-    if (retries_ >= kMaxRetries) {
-      // The two copies keep disagreeing: not a transient fault; go on with
-      // the primary result rather than loop forever.
-      ++counts_.uncorrectable;
-      retries_ = 0;
-      return step + 1;
-    }
-    ++retries_;
-    ++counts_.restarts;
-    ++counts_.reexecuted_steps;
-    return step;  // re-run the step; after_step compares again
+    // A mismatch re-runs the step; copies that keep disagreeing are not a
+    // transient fault, so after kMaxRetries the primary result goes on.
+    return after_check(ex, step, agree, "compare", kMaxRetries);
   }
-
- private:
-  int retries_ = 0;
 };
 
 }  // namespace

@@ -116,13 +116,12 @@ class Profiler : public ExecHooks {
   }
 };
 
-class DrDna : public HookBaseline {
+class DrDna : public ProfiledBaseline {
  public:
-  explicit DrDna(const eval::ProtectionOptions& opts) : opts_(opts) {}
+  using ProfiledBaseline::ProfiledBaseline;
   std::string name() const override { return "drdna"; }
 
-  void prepare(Session& session) override {
-    if (profiled_ || session.plans().empty()) return;
+  void profile(Session& session) override {
     std::map<ValueId, Signature> sigs;
     for (Plan* plan : session.plans()) {
       for (ValueId v : activation_values(*plan)) sigs[v];
@@ -145,7 +144,6 @@ class DrDna : public HookBaseline {
       s.mean_sigma = std::sqrt(std::max(0.0, s.mean_sq / images - s.mean_mu * s.mean_mu));
       sigs_[v] = std::move(s);
     }
-    profiled_ = true;
     if (opts_.log)
       std::fprintf(opts_.log, "drdna: %zu layer signatures profiled on %lld images\n", sigs_.size(),
                    static_cast<long long>(n));
@@ -164,15 +162,36 @@ class DrDna : public HookBaseline {
         Layout l = layout_of(v);
         if (static_cast<size_t>(l.channels) != s.channel_mean.size()) continue;
         float* p = v.ptr<float>();
-        std::vector<double> image_sum(static_cast<size_t>(l.images), 0.0);
-        for_each_element(l, [&](int64_t n, int64_t c, int64_t k) {
-          float x = p[k];
-          if (!(x >= s.lo && x <= s.hi)) {  // also NaN
-            p[k] = x = s.channel_mean[static_cast<size_t>(c)];
-            ++outliers;
+        image_sum_.assign(static_cast<size_t>(l.images), 0.0);
+        // Contiguous runs (one channel's positions, or one token's channels)
+        // written branch-free so the compiler vectorises them.
+        auto patch_run = [&](float* q, int64_t len, const float* mean, int64_t mean_step) {
+          float acc = 0;
+          int64_t bad = 0;
+          for (int64_t i = 0; i < len; ++i) {
+            float x = q[i];
+            bool out = !(x >= s.lo && x <= s.hi);  // also NaN
+            float y = out ? mean[i * mean_step] : x;
+            q[i] = y;
+            bad += out;
+            acc += y;
           }
-          image_sum[static_cast<size_t>(n)] += x;
-        });
+          outliers += bad;
+          return static_cast<double>(acc);
+        };
+        for (int64_t n = 0; n < l.images; ++n) {
+          double& sum = image_sum_[static_cast<size_t>(n)];
+          if (!l.channels_last) {
+            for (int64_t c = 0; c < l.channels; ++c)
+              sum += patch_run(p + (n * l.channels + c) * l.inner, l.inner,
+                               &s.channel_mean[static_cast<size_t>(c)], 0);
+          } else {
+            for (int64_t i = 0; i < l.inner; ++i)
+              sum += patch_run(p + (n * l.inner + i) * l.channels, l.channels,
+                               s.channel_mean.data(), 1);
+          }
+        }
+        std::vector<double>& image_sum = image_sum_;
         double per_image = static_cast<double>(l.channels * l.inner);
         double limit = kSigmas * s.mean_sigma;
         for (double sum : image_sum) shifted += std::abs(sum / per_image - s.mean_mu) > limit;
@@ -196,9 +215,8 @@ class DrDna : public HookBaseline {
   }
 
  private:
-  eval::ProtectionOptions opts_;
-  bool profiled_ = false;
   std::map<ValueId, Signature> sigs_;
+  std::vector<double> image_sum_;  // per image of the batch, reused
 };
 
 }  // namespace

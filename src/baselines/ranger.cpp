@@ -70,23 +70,20 @@ class Profiler : public ExecHooks {
   }
 };
 
-class Ranger : public HookBaseline {
+class Ranger : public ProfiledBaseline {
  public:
-  explicit Ranger(const eval::ProtectionOptions& opts) : opts_(opts) {}
+  using ProfiledBaseline::ProfiledBaseline;
   std::string name() const override { return "ranger"; }
 
-  void prepare(Session& session) override {
-    if (profiled_) return;
+  void profile(Session& session) override {
     // Restricted values are the same ids in every plan (same graph).
     std::map<ValueId, Bounds> bounds;
     for (Plan* plan : session.plans())
       for (ValueId v : restricted_values(*plan)) bounds[v];
-    if (session.plans().empty()) return;
     Profiler probe(bounds);
     int64_t n = run_profile(session, opts_, probe);
     for (auto& [v, b] : bounds)
       if (b.lo <= b.hi) bounds_[v] = b;
-    profiled_ = true;
     if (opts_.log)
       std::fprintf(opts_.log, "ranger: %zu activation values bounded, profiled on %lld images\n",
                    bounds_.size(), static_cast<long long>(n));
@@ -115,8 +112,6 @@ class Ranger : public HookBaseline {
     return step + 1;
   }
 
-  const std::map<ValueId, Bounds>& bounds() const { return bounds_; }
-
  protected:
   // The bounds are small metadata a real deployment keeps in reliable memory.
   int64_t reliable_bytes() const override {
@@ -124,8 +119,6 @@ class Ranger : public HookBaseline {
   }
 
  private:
-  eval::ProtectionOptions opts_;
-  bool profiled_ = false;
   std::map<ValueId, Bounds> bounds_;
 };
 

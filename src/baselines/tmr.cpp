@@ -62,6 +62,8 @@ class Tmr : public HookBaseline {
       for (size_t o = 0; o < st.out_views.size(); ++o) {
         const TensorView& out = st.out_views[o];
         if (out.data == nullptr) continue;
+        // The common case: all three copies agree (two memcmps, no vote).
+        if (same_bytes(out, copies[0][o]) && same_bytes(out, copies[1][o])) continue;
         // Compare machine words of the element size; other sizes byte-wise.
         size_t es = dtype_size(out.dtype);
         auto n = static_cast<int64_t>(out.nbytes());
