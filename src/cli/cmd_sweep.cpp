@@ -58,18 +58,26 @@ class RecordWriter {
     SAVE_CHECK(path.ends_with(".csv") || jsonl_, "--out '{}' must end in .csv or .jsonl", path);
     f_.open(path);
     SAVE_CHECK(f_.good(), "cannot write '{}'", path);
-    if (!jsonl_) f_ << "tensor,element,bit,max_abs,max_rel,top1_changes,nonfinite\n";
+    if (!jsonl_)
+      f_ << "tensor,element,bit,max_abs,max_rel,top1_changes,nonfinite,consumer_max_abs,"
+            "predicted_robust\n";
   }
   void write(const SweepTensor& t, const BitEffect& e) {
     if (jsonl_) {
-      nlohmann::json j{
-          {"tensor", t.name},        {"element", e.element}, {"bit", e.bit},
-          {"max_abs", e.max_abs},    {"max_rel", e.max_rel}, {"top1_changes", e.top1_changes},
-          {"nonfinite", e.nonfinite}};  // inf is written as null
+      nlohmann::json j{{"tensor", t.name},
+                       {"element", e.element},
+                       {"bit", e.bit},
+                       {"max_abs", e.max_abs},
+                       {"max_rel", e.max_rel},
+                       {"top1_changes", e.top1_changes},
+                       {"nonfinite", e.nonfinite},
+                       {"consumer_max_abs", e.consumer_max_abs},
+                       {"predicted_robust", e.predicted_robust}};  // inf is written as null
       f_ << j.dump() << '\n';
     } else {
-      f_ << fmt::format("{},{},{},{:.9g},{:.9g},{},{}\n", t.name, e.element, e.bit, e.max_abs,
-                        e.max_rel, e.top1_changes, e.nonfinite ? 1 : 0);
+      f_ << fmt::format("{},{},{},{:.9g},{:.9g},{},{},{:.9g},{}\n", t.name, e.element, e.bit,
+                        e.max_abs, e.max_rel, e.top1_changes, e.nonfinite ? 1 : 0,
+                        e.consumer_max_abs, e.predicted_robust ? 1 : 0);
     }
   }
 
@@ -79,8 +87,18 @@ class RecordWriter {
 };
 
 nlohmann::json summary_json(const std::string& model, const Sweep& sw, const SweepSummary& sum,
-                            int64_t batch, uint64_t seed) {
+                            int64_t batch, uint64_t seed, double tol) {
   nlohmann::json j;
+  j["stopped_after_reader"] = sum.stopped_early;
+  if (tol > 0) {
+    const Confusion& c = sum.confusion;
+    j["prediction"] = {{"tolerance", tol},
+                       {"predicted_robust_truly_robust", c.robust_robust},
+                       {"false_robust", c.false_robust},
+                       {"false_robust_reader_outputs", c.false_robust_consumer},
+                       {"conservative", c.conservative},
+                       {"predicted_nonrobust_truly_nonrobust", c.nonrobust_nonrobust}};
+  }
   j["model"] = model;
   j["batch"] = batch;
   j["seed"] = seed;
@@ -113,6 +131,25 @@ nlohmann::json summary_json(const std::string& model, const Sweep& sw, const Swe
   return j;
 }
 
+void print_prediction(const SweepSummary& sum, double tol) {
+  const Confusion& c = sum.confusion;
+  const auto n = static_cast<double>(std::max<int64_t>(c.total(), 1));
+  fmt::print(
+      "prediction  tolerance {}: a bit is truly robust when no output moves by more than it, none "
+      "turns NaN/Inf and no top-1 changes\n",
+      tol);
+  fmt::print(
+      "            predicted robust      {:>10} ({:.2f}%), of which false-robust {} "
+      "(reader outputs moved >= tol: {})\n",
+      c.robust_robust + c.false_robust, 100.0 * (c.robust_robust + c.false_robust) / n,
+      c.false_robust, c.false_robust_consumer);
+  fmt::print(
+      "            predicted non-robust  {:>10} ({:.2f}%), of which truly robust "
+      "(conservative) {} ({:.2f}% of all)\n\n",
+      c.conservative + c.nonrobust_nonrobust, 100.0 * (c.conservative + c.nonrobust_nonrobust) / n,
+      c.conservative, 100.0 * c.conservative / n);
+}
+
 void print_table(const Sweep& sw, const SweepSummary& sum) {
   for (const SweepTensor& t : sw.tensors())
     if (t.folded)
@@ -138,7 +175,8 @@ void print_table(const Sweep& sw, const SweepSummary& sum) {
 
 void add_sweep_command(CLI::App& app, int& exit_code) {
   struct Args {
-    std::string model, data = "fashion-mnist", bits = "0-31", out;
+    std::string model, data = "fashion-mnist", bits = "0-31", out, only = "all";
+    double predict = 0;
     std::vector<std::string> tensors;
     bool all_weights = false, json = false, verify = false;
     int64_t sample = 0, batch = 64;
@@ -166,6 +204,13 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
   c->add_option("--threads", args->threads, "Threads (default: all cores)");
   c->add_flag("--json", args->json, "Print the per-bit-position summary as JSON");
   c->add_flag("--verify", args->verify, "Also re-run each bit from step 0 and check (slow)");
+  c->add_option("--predict", args->predict,
+                "Also predict each bit's robustness by bit attribution at this tolerance and "
+                "count prediction against outcome (e.g. 1e-5)");
+  c->add_option("--only", args->only,
+                "With --predict: sweep only bits predicted 'robust' or 'nonrobust' (or 'all')")
+      ->check(CLI::IsMember({"all", "robust", "nonrobust"}))
+      ->capture_default_str();
   c->callback([args, &exit_code] {
     SAVE_CHECK(args->all_weights || !args->tensors.empty(), "give --tensor NAME or --all-weights");
     SAVE_CHECK(args->sample >= 0, "--sample must be >= 0");
@@ -186,6 +231,10 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
     opts.elements = args->elements;
     opts.seed = args->seed;
     opts.verify = args->verify;
+    opts.predict_tolerance = args->predict;
+    opts.only = args->only == "robust"      ? SweepOptions::Only::kPredictedRobust
+                : args->only == "nonrobust" ? SweepOptions::Only::kPredictedNonRobust
+                                            : SweepOptions::Only::kAll;
     Sweep sw(session, {slice_rows(ds.images, 0, batch)}, opts);
 
     std::unique_ptr<RecordWriter> writer;
@@ -198,7 +247,8 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
     });
 
     if (args->json) {
-      fmt::print("{}\n", summary_json(args->model, sw, sum, batch, args->seed).dump(2));
+      fmt::print("{}\n",
+                 summary_json(args->model, sw, sum, batch, args->seed, args->predict).dump(2));
     } else {
       fmt::print("model       {}\n", args->model);
       fmt::print("inputs      first {} images of {}, threads {}\n", batch, args->data,
@@ -207,8 +257,11 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
                  sw.tensors().size(),
                  sw.sampled() ? fmt::format(" (uniform sample, seed {})", args->seed) : "");
       print_table(sw, sum);
-      fmt::print("speed       {:.1f} bits/s ({} bits in {:.2f} s)\n", sum.bits_per_second(),
-                 sum.bits, sum.seconds);
+      if (args->predict > 0) print_prediction(sum, args->predict);
+      fmt::print(
+          "speed       {:.1f} bits/s ({} bits in {:.2f} s; {} re-runs ended after the "
+          "reader step, its outputs unchanged)\n",
+          sum.bits_per_second(), sum.bits, sum.seconds, sum.stopped_early);
       if (writer) fmt::print("records     written to {}\n", args->out);
     }
     exit_code = 0;

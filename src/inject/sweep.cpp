@@ -6,6 +6,7 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "analysis/robust_masks.hpp"
 #include "core/error.hpp"
 #include "inject/injector.hpp"
 #include "inject/rng.hpp"
@@ -82,6 +83,58 @@ class ScopedFlip {
 
 }  // namespace
 
+// After the first reader step of the flipped weight: measures how far its
+// outputs moved and, when they did not move at all and nothing else reads
+// the weight, ends the re-run (everything downstream is then identical).
+class Sweep::ReaderCheck : public ExecHooks {
+ public:
+  ReaderCheck(const Sweep& sw, size_t step) : sw_(sw), step_(step) {}
+  double max_abs = 0;
+  bool identical = false;
+  size_t after_step(Execution& ex, size_t step) override {
+    if (step != step_) return step + 1;
+    const PlannedStep& st = ex.plan().steps()[step];
+    identical = true;
+    for (size_t o = 0; o < st.outputs.size(); ++o) {
+      if (st.outputs[o] == kNoId) continue;
+      const TensorView t = ex.value(st.outputs[o]);
+      const std::vector<std::byte>& want = sw_.reader_golden_[o];
+      if (std::memcmp(t.data, want.data(), want.size()) == 0) continue;
+      identical = false;
+      if (t.dtype != DType::kF32) {
+        max_abs = INFINITY;
+        continue;
+      }
+      const float* y = t.ptr<float>();
+      const auto* y0 = reinterpret_cast<const float*>(want.data());
+      for (int64_t i = 0; i < t.numel(); ++i) {
+        const double d = std::fabs(static_cast<double>(y[i]) - y0[i]);
+        max_abs = std::max(max_abs, std::isnan(d) ? INFINITY : d);
+      }
+    }
+    return identical && sw_.single_reader_ && !sw_.opts_.verify ? ex.plan().steps().size()
+                                                                : step + 1;
+  }
+
+ private:
+  const Sweep& sw_;
+  size_t step_;
+};
+
+bool truly_robust(const BitEffect& e, double tol) {
+  return !e.nonfinite && e.top1_changes == 0 && e.max_abs <= tol;
+}
+
+void Confusion::add(const BitEffect& e, double tol) {
+  const bool truth = truly_robust(e, tol);
+  if (e.predicted_robust) {
+    ++(truth ? robust_robust : false_robust);
+    false_robust_consumer += !(e.consumer_max_abs < tol);
+  } else {
+    ++(truth ? conservative : nonrobust_nonrobust);
+  }
+}
+
 void BitPositionStats::add(const BitEffect& e) {
   ++swept;
   top1_changed += e.top1_changes > 0;
@@ -138,6 +191,21 @@ Sweep::Sweep(Session& session, std::vector<Tensor> inputs, SweepOptions opts)
     population_ += static_cast<uint64_t>(t.elements) * per_element;
   if (opts_.sample > 0 && static_cast<uint64_t>(opts_.sample) < population_)
     sample_ = sample_indices(population_, static_cast<uint64_t>(opts_.sample), opts_.seed);
+  SAVE_CHECK(opts_.predict_tolerance > 0 || opts_.only == SweepOptions::Only::kAll,
+             "selecting bits by prediction needs a prediction tolerance");
+  if (opts_.predict_tolerance > 0) {
+    // The analysis plans batch 1 in the same session: same (folded) weights.
+    const RangeAnalysis ra = analyze_ranges(session_);
+    for (const SweepTensor& t : tensors_)
+      masks_.push_back(robust_masks(ra, t.value, opts_.predict_tolerance));
+  }
+}
+
+bool Sweep::wanted(size_t tensor, uint64_t index) const {
+  if (opts_.only == SweepOptions::Only::kAll) return true;
+  const uint64_t nbits = bits_.size();
+  const bool robust = masks_[tensor][index / nbits] >> bits_[index % nbits] & 1u;
+  return robust == (opts_.only == SweepOptions::Only::kPredictedRobust);
 }
 
 std::vector<std::string> Sweep::folded_consumers(ValueId v,
@@ -258,6 +326,21 @@ void Sweep::snapshot(size_t s0) {
     std::memcpy(saved_.data() + at, plan.arena() + r.offset, r.nbytes);
     at += r.nbytes;
   }
+  // The fault-free outputs of step s0, for the reader check. Running s0
+  // writes only its outputs, which every re-run rewrites before reading.
+  StopBefore stop(s0 + 1);
+  uint64_t epoch = session_.constants_epoch();
+  Execution ex(plan, epoch);
+  execute_steps(plan, &stop, ex, s0);
+  const PlannedStep& st = plan.steps()[s0];
+  reader_golden_.clear();
+  for (ValueId o : st.outputs) {
+    reader_golden_.emplace_back();
+    if (o == kNoId) continue;
+    const TensorView t = plan.view(o);
+    const auto* p = static_cast<const std::byte*>(t.data);
+    reader_golden_.back().assign(p, p + t.nbytes());
+  }
 }
 
 BitEffect Sweep::compare() const {
@@ -299,8 +382,28 @@ BitEffect Sweep::measure(const SweepTensor& t, int64_t element, int bit) {
   }
   BitAddress addr{t.value, static_cast<uint64_t>(element) * 32 + static_cast<uint64_t>(bit)};
   ScopedFlip flip(session_, *plan_, addr);
-  session_.execute(*plan_, t.first_step);
-  BitEffect e = compare();
+  // Session hooks are not used by the sweep: the reader check runs instead.
+  ReaderCheck check(*this, t.first_step);
+  {
+    uint64_t epoch = session_.constants_epoch();
+    Execution ex(*plan_, epoch);
+    execute_steps(*plan_, &check, ex, t.first_step);
+  }
+  BitEffect e;
+  if (check.identical && single_reader_ && !opts_.verify) {
+    // Outputs identical to golden: zero effect. The graph outputs are put
+    // in place so callers reading them see what a full re-run gives.
+    e.stopped_early = true;
+    const Graph& g = session_.graph();
+    for (size_t o = 0; o < golden_.size(); ++o) {
+      const TensorView y = plan_->view(g.outputs[o]);
+      if (y.data != nullptr && plan_->values()[g.outputs[o]].storage == Storage::kArena)
+        std::memcpy(y.data, golden_[o].data(), golden_[o].nbytes());
+    }
+  } else {
+    e = compare();
+  }
+  e.consumer_max_abs = check.max_abs;
   e.value = t.value;
   e.element = element;
   e.bit = bit;
@@ -324,7 +427,9 @@ SweepSummary Sweep::run(const Callback& on_bit) {
   const uint64_t nbits = bits_.size();
   bool use_sample = sampled();
   uint64_t base = 0;
-  for (const SweepTensor& t : tensors_) {
+  const double tol = opts_.predict_tolerance;
+  for (size_t ti = 0; ti < tensors_.size(); ++ti) {
+    const SweepTensor& t = tensors_[ti];
     uint64_t count = static_cast<uint64_t>(t.elements) * nbits;
     auto first = std::lower_bound(sample_.begin(), sample_.end(), base);
     auto last = std::lower_bound(sample_.begin(), sample_.end(), base + count);
@@ -333,8 +438,15 @@ SweepSummary Sweep::run(const Callback& on_bit) {
       continue;
     }
     snapshot(t.first_step);
+    single_reader_ = plan_->readers(t.value).size() == 1;
     auto one = [&](uint64_t i) {
+      if (!wanted(ti, i)) return;
       BitEffect e = measure(t, static_cast<int64_t>(i / nbits), bits_[i % nbits]);
+      if (tol > 0) {
+        e.predicted_robust = masks_[ti][i / nbits] >> bits_[i % nbits] & 1u;
+        sum.confusion.add(e, tol);
+      }
+      sum.stopped_early += e.stopped_early;
       sum.by_bit[static_cast<size_t>(e.bit)].add(e);
       ++sum.bits;
       if (on_bit) on_bit(t, e);

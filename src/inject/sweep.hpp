@@ -9,6 +9,16 @@
 //  - per bit: restore those ranges, flip, re-run steps [s0, end), compare,
 //    flip back. The restore is required: the arena reuses memory by
 //    lifetime, so a re-run overwrites bytes the next re-run reads.
+//  - per bit, when the weight has one reader step: that step's outputs are
+//    compared with their fault-free copy right after it runs; identical
+//    outputs imply identical outputs downstream (the kernels are
+//    deterministic), so the re-run stops there with an exact zero effect.
+//    Low mantissa flips mostly end here: the change rounds away.
+// Validation of bit attribution (--predict TOL): each weight bit is also
+// classified by analysis/robust_masks.hpp (robust or not at tolerance TOL)
+// and the summary counts prediction against outcome; `only` restricts the
+// sweep to the bits predicted robust (to hunt for false-robust bits) or
+// not.
 // Folded constants: a weight read only by nodes folded at plan time never
 // reaches a kernel; its effect flows through the folded constant. Such
 // weights are reported as not swept, and --all-weights sweeps the folded
@@ -37,6 +47,11 @@ struct SweepOptions {
   // Also re-runs every flipped bit from step 0 and fails unless the outputs
   // are bit-identical to the partial re-run (slow; a self-check).
   bool verify = false;
+  // > 0: predict robustness at this tolerance (bit attribution) and judge
+  // it: a bit is truly robust when no output moves by more than the
+  // tolerance, no output becomes NaN/Inf and no top-1 changes.
+  double predict_tolerance = 0;
+  enum class Only { kAll, kPredictedRobust, kPredictedNonRobust } only = Only::kAll;
 };
 
 struct SweepTensor {
@@ -62,6 +77,26 @@ struct BitEffect {
   double max_rel = 0;        // max |y' - y| / max(|y|, 1e-6) over elements
   int64_t top1_changes = 0;  // rows of the first output whose argmax moved
   bool nonfinite = false;
+  // Largest change of the first reader step's outputs (the op that reads
+  // the weight): what bit attribution bounds by the tolerance.
+  double consumer_max_abs = 0;
+  bool stopped_early = false;     // the reader's outputs were bit-identical
+  bool predicted_robust = false;  // with predict_tolerance > 0
+};
+
+// Prediction against outcome (predict_tolerance > 0).
+struct Confusion {
+  int64_t robust_robust = 0;        // predicted robust, truly robust
+  int64_t false_robust = 0;         // predicted robust, not robust: must stay 0
+  int64_t conservative = 0;         // predicted non-robust, truly robust
+  int64_t nonrobust_nonrobust = 0;  // predicted non-robust, not robust
+  // Predicted robust but the reader's outputs moved by >= the tolerance
+  // (the claim attribution makes for a weight; must stay 0 too).
+  int64_t false_robust_consumer = 0;
+  void add(const BitEffect& e, double tol);
+  int64_t total() const {
+    return robust_robust + false_robust + conservative + nonrobust_nonrobust;
+  }
 };
 
 // Per bit position. Means and maxima are over finite records only (a NaN
@@ -80,8 +115,12 @@ struct BitPositionStats {
   void add(const BitEffect& e);
 };
 
+bool truly_robust(const BitEffect& e, double tol);
+
 struct SweepSummary {
   std::array<BitPositionStats, 32> by_bit{};
+  Confusion confusion;
+  int64_t stopped_early = 0;  // re-runs that ended after the reader step
   int64_t bits = 0;
   double seconds = 0;
   double bits_per_second() const { return seconds > 0 ? static_cast<double>(bits) / seconds : 0; }
@@ -117,7 +156,9 @@ class Sweep {
   // Runs steps [0, s0) and saves the ranges live across s0.
   void snapshot(size_t s0);
   BitEffect measure(const SweepTensor& t, int64_t element, int bit);
+  bool wanted(size_t tensor, uint64_t index) const;
   BitEffect compare() const;
+  class ReaderCheck;
 
   Session& session_;
   std::vector<Tensor> inputs_;
@@ -132,6 +173,10 @@ class Sweep {
   std::vector<uint64_t> sample_;  // sorted indices into the population
   std::vector<Range> ranges_;     // current snapshot's ranges...
   std::vector<std::byte> saved_;  // ...and their bytes, back to back
+  // Fault-free outputs of the current tensor's first reader step.
+  std::vector<std::vector<std::byte>> reader_golden_;
+  bool single_reader_ = false;
+  std::vector<std::vector<uint32_t>> masks_;  // by tensor index: robust masks
 };
 
 // Parses "0-31", "31", "23-30,31": bit positions 0..31, sorted, unique.
