@@ -189,8 +189,6 @@ Sweep::Sweep(Session& session, std::vector<Tensor> inputs, SweepOptions opts)
   uint64_t per_element = bits_.size();
   for (const SweepTensor& t : tensors_)
     population_ += static_cast<uint64_t>(t.elements) * per_element;
-  if (opts_.sample > 0 && static_cast<uint64_t>(opts_.sample) < population_)
-    sample_ = sample_indices(population_, static_cast<uint64_t>(opts_.sample), opts_.seed);
   SAVE_CHECK(opts_.predict_tolerance > 0 || opts_.only == SweepOptions::Only::kAll,
              "selecting bits by prediction needs a prediction tolerance");
   if (opts_.predict_tolerance > 0) {
@@ -199,6 +197,43 @@ Sweep::Sweep(Session& session, std::vector<Tensor> inputs, SweepOptions opts)
     for (const SweepTensor& t : tensors_)
       masks_.push_back(robust_masks(ra, t.value, opts_.predict_tolerance));
   }
+  // The bits eligible: all, or those the prediction puts on the chosen side.
+  selected_ = population_;
+  if (opts_.only != SweepOptions::Only::kAll) {
+    selected_ = 0;
+    for (size_t ti = 0; ti < tensors_.size(); ++ti)
+      for (int64_t e = 0; e < tensors_[ti].elements; ++e)
+        selected_ += static_cast<uint64_t>(eligible_bits(ti, e).size());
+  }
+  if (opts_.sample > 0 && static_cast<uint64_t>(opts_.sample) < selected_) {
+    // Uniform over the eligible bits: draw ranks, then map each rank to
+    // its (tensor, element, bit) index in one walk.
+    const std::vector<uint64_t> ranks =
+        sample_indices(selected_, static_cast<uint64_t>(opts_.sample), opts_.seed);
+    if (opts_.only == SweepOptions::Only::kAll) {
+      sample_ = ranks;
+    } else {
+      uint64_t rank = 0, base = 0;
+      size_t next = 0;
+      for (size_t ti = 0; ti < tensors_.size() && next < ranks.size(); ++ti) {
+        for (int64_t e = 0; e < tensors_[ti].elements && next < ranks.size(); ++e) {
+          const std::vector<size_t> bits = eligible_bits(ti, e);
+          while (next < ranks.size() && ranks[next] < rank + bits.size())
+            sample_.push_back(base + static_cast<uint64_t>(e) * bits_.size() +
+                              bits[ranks[next++] - rank]);
+          rank += bits.size();
+        }
+        base += static_cast<uint64_t>(tensors_[ti].elements) * bits_.size();
+      }
+    }
+  }
+}
+
+std::vector<size_t> Sweep::eligible_bits(size_t tensor, int64_t element) const {
+  std::vector<size_t> out;
+  for (size_t b = 0; b < bits_.size(); ++b)
+    if (wanted(tensor, static_cast<uint64_t>(element) * bits_.size() + b)) out.push_back(b);
+  return out;
 }
 
 bool Sweep::wanted(size_t tensor, uint64_t index) const {

@@ -137,7 +137,9 @@ class Sweep {
   const std::vector<SkippedTensor>& skipped() const { return skipped_; }
   const std::vector<Tensor>& golden() const { return golden_; }
   uint64_t population_bits() const { return population_; }  // selection size
-  uint64_t planned_bits() const { return sampled() ? sample_.size() : population_; }
+  // Bits the run will sweep: the sample, or every eligible bit (the whole
+  // selection, or the side of the prediction `only` picks).
+  uint64_t planned_bits() const { return sampled() ? sample_.size() : selected_; }
   bool sampled() const { return !sample_.empty(); }
 
   // Sweeps every planned bit in (tensor, element, bit) order and calls
@@ -157,6 +159,8 @@ class Sweep {
   void snapshot(size_t s0);
   BitEffect measure(const SweepTensor& t, int64_t element, int bit);
   bool wanted(size_t tensor, uint64_t index) const;
+  // Positions into bits_ of the eligible bits of one element.
+  std::vector<size_t> eligible_bits(size_t tensor, int64_t element) const;
   BitEffect compare() const;
   class ReaderCheck;
 
@@ -170,6 +174,7 @@ class Sweep {
   std::vector<Tensor> golden_;
   std::vector<int64_t> golden_top1_;  // per row of the first output
   uint64_t population_ = 0;
+  uint64_t selected_ = 0;         // eligible bits (see `only`)
   std::vector<uint64_t> sample_;  // sorted indices into the population
   std::vector<Range> ranges_;     // current snapshot's ranges...
   std::vector<std::byte> saved_;  // ...and their bytes, back to back
