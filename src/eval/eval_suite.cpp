@@ -95,7 +95,11 @@ void claim_folder(const EvalSpec& s, const json& context) {
   }
   json old = json::parse(text, nullptr, false);
   SAVE_CHECK(!old.is_discarded(), "{} is not valid JSON; remove it or use another --out", path);
-  if (old == context) return;
+  // The model's path is reported, not compared: the same file by another
+  // path (or copied elsewhere) is the same model.
+  json a = old, b = context;
+  a.erase("model"), b.erase("model");
+  if (a == b) return;
   SAVE_CHECK(old.value("model_sha256", "") == context["model_sha256"],
              "{} holds an evaluation of another model ({}, sha256 {}); use another --out folder",
              s.out_dir, old.value("model", "?"), old.value("model_sha256", "?"));
@@ -587,8 +591,13 @@ std::string short_table(const json& r, int64_t flips) {
                   fmt::format("AccLat @{} x none", flips), "false alarms", "OOD alarms/wrong",
                   "reliable mem"});
   std::map<std::string, Headline> by_mode;
+  std::string skipped;
   for (const json& m : r["modes"]) {
-    if (m["status"] != "ran") continue;
+    if (m["status"] != "ran") {
+      skipped += fmt::format("{} not run: {}\n", m["mode"].get<std::string>(),
+                             m["note"].get<std::string>());
+      continue;
+    }
     Headline h = headline(m, flips);
     rows.push_back(
         {h.mode, pct(h.clean, 1), pct(h.accumulated, 1), pct(h.streaming, 1), times(h.clean_cost),
@@ -613,6 +622,7 @@ std::string short_table(const json& r, int64_t flips) {
       "false alarms: detections in fault-free runs. OOD: out-of-distribution inputs, fault-free;\n"
       "  wrong = answers that differ from the unprotected model's.\n",
       flips);
+  out += skipped;
   if (auto it = by_mode.find("none"); it != by_mode.end())
     out += fmt::format(
         "\nUnprotected (none): {} fault-free, {} / {} with {} bit flips (accumulated / "

@@ -178,6 +178,9 @@ TEST_F(EvalSuiteTest, RefusesAFolderOfAnotherModelOrInputSet) {
   EvalSpec other = tiny("e");
   other.limit = 16;
   EXPECT_THROW(run_eval(other), Error);
+  // The same file by another path is the same model: it resumes.
+  EvalSpec moved = tiny("e", copy_model(false));
+  EXPECT_EQ(run_eval(moved).ran, 0);
   // Nothing was added to the folder by the refused runs.
   EXPECT_EQ(count_lines(root_ / "e/none/accumulated/trials.jsonl"), 2);
 }
