@@ -24,7 +24,7 @@
 #include "eval/trial.hpp"
 #include "exec/session.hpp"
 #include "import/onnx_import.hpp"
-#include "inject/memory_map.hpp"
+#include "protect/allocation.hpp"
 
 namespace save::eval {
 
@@ -46,7 +46,7 @@ struct ModeRun {
   std::string note;  // why it does not run ("": it runs)
   std::unique_ptr<Session> session;
   std::unique_ptr<Protection> protection;
-  int64_t inference_bytes = 0;  // device memory of one batch's plan (weights + arena)
+  int64_t inference_bytes = 0;  // one batch's weights + activation arena
   std::optional<double> golden_accuracy;
   json points = json::array();  // per (scenario, flips)
   json ood = json::array();     // per out-of-distribution set
@@ -161,12 +161,8 @@ std::vector<ModeRun> setup_modes(const EvalSpec& s, const std::string& model_sha
       SessionOptions so;
       so.threads = s.threads;
       m.session = std::make_unique<Session>(import_onnx_file(m.model_path), so);
-      // Inference memory, measured before the mode places anything in the
-      // reliable region (the memory map only lists device buffers).
-      MemoryMap map(m.session->plan_for({one_batch}));
-      std::vector<size_t> all(map.buffers().size());
-      for (size_t i = 0; i < all.size(); ++i) all[i] = i;
-      m.inference_bytes = static_cast<int64_t>(map.total_bits(all) / 8);
+      // What save's reliable budget is a share of, so the two agree.
+      m.inference_bytes = protect::inference_memory_bytes(m.session->plan_for({one_batch}));
       ProtectionOptions o = opts;
       o.model_sha256 = m.model_sha256;  // a --plan for another model is refused
       m.protection = make_protection(m.protect, *m.session, o);
@@ -445,7 +441,7 @@ std::string report_md(const json& r, const std::vector<OodSetInfo>& sets) {
       "\nCounts are totals over the trials. False alarms are detections while no flip had "
       "landed. AccurateLatency = latency x (1 + SDC rate); x none divides it by `none`'s "
       "fault-free latency in the same scenario. Reliable memory is the most a trial used, and "
-      "its share of the device memory one batch needs (weights + activations).\n";
+      "its share of inference memory (one batch's weights and activation arena).\n";
   if (!sets.empty()) {
     md += "\n## Out-of-distribution inputs (fault-free)\n\nfalse alarms / wrong outputs per set: ";
     md +=
@@ -631,13 +627,16 @@ std::string short_table(const json& r, int64_t flips) {
         flips);
   if (auto it = by_mode.find("save"); it != by_mode.end()) {
     const Headline& h = it->second;
-    out += fmt::format(
-        "SAVE: {} fault-free, {} / {} with {} bit flips; fault-free latency {} none's, "
-        "AccurateLatency {}; {} false alarms on clean inputs, {} on {} out-of-distribution "
-        "inputs; reliable memory {} ({} of inference memory).\n",
-        pct(h.clean, 1), pct(h.accumulated, 1), pct(h.streaming, 1), flips, times(h.clean_cost),
-        times(h.cost), h.false_alarms, h.ood_alarms, h.ood_inputs, bytes_text(h.reliable),
-        pct(h.reliable_fraction, 2));
+    out += fmt::format("SAVE: {} fault-free, {} / {} with {} bit flips", pct(h.clean, 1),
+                       pct(h.accumulated, 1), pct(h.streaming, 1), flips);
+    if (h.clean_cost && h.cost)
+      out += fmt::format("; fault-free latency {} none's, AccurateLatency {}", times(h.clean_cost),
+                         times(h.cost));
+    out += fmt::format("; {} false alarms on clean inputs", h.false_alarms);
+    if (h.ood_inputs > 0)
+      out += fmt::format(", {} on {} out-of-distribution inputs", h.ood_alarms, h.ood_inputs);
+    out += fmt::format("; reliable memory {} ({} of inference memory).\n", bytes_text(h.reliable),
+                       pct(h.reliable_fraction, 2));
   }
   return out;
 }
