@@ -15,12 +15,13 @@
 #include "cli/commands.hpp"
 #include "core/hash.hpp"
 #include "import/onnx_import.hpp"
+#include "protect/protection_plan.hpp"
 
 namespace save::cli {
 
 void add_analyze_command(CLI::App& app, int& exit_code) {
   struct Args {
-    std::string model, out_dir;
+    std::string model, out_dir, plan_out;
     std::vector<std::string> ranges;
     bool json = false;
     int threads = 0;
@@ -38,6 +39,9 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   c->add_flag("--json", args->json, "Print JSON instead of a table");
   c->add_option("--out", args->out_dir, "Also write DIR/bits_per_layer.svg");
+  c->add_option("-o,--plan", args->plan_out,
+                "Write the protection plan (for `save run|inject --protect save --plan PLAN`), "
+                "tied to this model's sha256");
   c->callback([args, &exit_code] {
     RangeOptions opts;
     for (const auto& r : args->ranges) opts.input_ranges.insert(parse_input_range(r));
@@ -54,6 +58,9 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
     RangeAnalysis ra = analyze_ranges(session, opts);
     const Plan& plan = *ra.plan;
     Attribution bits = attribute_bits(ra, args->tolerance);
+    if (!args->plan_out.empty())
+      protect::save_plan(protect::plan_from_analysis(ra, args->tolerance, file_sha256(args->model)),
+                         args->plan_out);
     std::vector<const ValueBits*> bits_of(g.values.size(), nullptr);
     for (const ValueBits& vb : bits.values) bits_of[vb.value] = &vb;
 

@@ -2,12 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
 
 #include "analysis/bit_classes.hpp"
+#include "analysis/robust_masks.hpp"
 #include "core/error.hpp"
 #include "eval/files.hpp"
 
@@ -16,27 +18,24 @@ namespace save::protect {
 namespace {
 
 // One channel's classes: adds its counts and its non-robust bits.
-void add_channel(ActivationPlan& a, float lo, float hi, double tol) {
+// `robust` is the analysis' mask for the channel (numerics and operator,
+// analysis/robust_masks.hpp); the other bits are ranging or vulnerable by
+// the channel's interval.
+void add_channel(ActivationPlan& a, float lo, float hi, double tol, uint32_t robust) {
   if (!std::isfinite(lo) || !std::isfinite(hi)) {
-    a.vulnerable_bits += 32;
-    a.nonrobust_mask = ~0u;
+    a.robust_bits += std::popcount(robust);
+    a.vulnerable_bits += 32 - std::popcount(robust);
+    a.nonrobust_mask |= ~robust;
     return;
   }
   BitClasses bc = classify_bits(lo, hi, tol);
   for (int b = 0; b < 32; ++b) {
-    switch (bc.bit[b]) {
-      case BitClass::kRobust:
-        a.robust_bits += 1;
-        break;
-      case BitClass::kRanging:
-        a.ranging_bits += 1;
-        a.nonrobust_mask |= 1u << b;
-        break;
-      case BitClass::kVulnerable:
-        a.vulnerable_bits += 1;
-        a.nonrobust_mask |= 1u << b;
-        break;
+    if ((robust & (1u << b)) != 0 || bc.bit[b] == BitClass::kRobust) {
+      a.robust_bits += 1;
+      continue;
     }
+    a.nonrobust_mask |= 1u << b;
+    (bc.bit[b] == BitClass::kRanging ? a.ranging_bits : a.vulnerable_bits) += 1;
   }
 }
 
@@ -66,8 +65,10 @@ ProtectionPlan plan_from_analysis(const RangeAnalysis& ra, double tolerance,
       a.hi = {static_cast<float>(s.max_hi)};
     }
     a.bounded = true;
+    std::vector<uint32_t> robust = robust_masks(ra, v, tolerance);
     for (size_t c = 0; c < a.lo.size(); ++c) {
-      add_channel(a, a.lo[c], a.hi[c], tolerance);
+      uint32_t r = robust.size() == a.lo.size() ? robust[c] : robust.size() == 1 ? robust[0] : 0;
+      add_channel(a, a.lo[c], a.hi[c], tolerance, r);
       a.bounded = a.bounded && std::isfinite(a.lo[c]) && std::isfinite(a.hi[c]);
     }
     double n = static_cast<double>(a.lo.size());
