@@ -15,6 +15,7 @@
 // margins, which need per-element masks; see docs/ANALYSIS.md.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -40,6 +41,24 @@ std::vector<uint32_t> robust_masks(const RangeAnalysis& ra, ValueId v, double to
 // given the op's input interval, |db| for a bias); 0 when some reader is
 // another op (no bit of the weight may then be called robust).
 double weight_tolerance(const RangeAnalysis& ra, ValueId w, double tol);
+
+// The robust mask of an exact value w at tolerance tol: what classify_bits
+// (w, w, tol) calls robust, in closed form with per-exponent tables (weights:
+// one call per element, tens of millions in large models).
+class PointMasker {
+ public:
+  explicit PointMasker(double tol);
+  uint32_t operator()(float w) const;
+
+ private:
+  struct Factor {
+    double scale, na, nb;  // |2^(e2 - e) - 1|; or, from zero/subnormal, [na, nb]
+  };
+  double tol_;
+  std::array<uint32_t, 256> mantissa_{};
+  std::array<std::array<Factor, 8>, 256> factor_{};
+};
+uint32_t point_robust_mask(float w, double tol);
 
 // Channels of an activation known negative whose every reader maps all
 // negative inputs to one output (Relu; Clip with exact min >= 0).

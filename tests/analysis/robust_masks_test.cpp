@@ -11,6 +11,7 @@
 #include <cstring>
 #include <random>
 
+#include "analysis/bit_classes.hpp"
 #include "data/dataset.hpp"
 #include "import/onnx_import.hpp"
 #include "ops/op_test_util.hpp"
@@ -136,6 +137,27 @@ TEST(RobustMasks, NegativeToReluMaskKeepsSignAndNaNRiskyExponentBits) {
   // Not known negative: nothing by operator (+0 flipped is positive).
   EXPECT_EQ(negative_to_relu_mask(-1.f, 0.f), 0u);
   EXPECT_EQ(negative_to_relu_mask(0.5f, 1.f), 0u);
+}
+
+TEST(RobustMasks, PointMaskEqualsClassifyBitsOnAPointInterval) {
+  // Random bit patterns cover every exponent (zeros, subnormals, huge
+  // values) and both signs; tolerances from tiny to large.
+  std::mt19937 rng(17);
+  int64_t compared = 0;
+  for (double tol : {1e-30, 1e-9, 1e-5, 1e-2, 10.0, 1e30}) {
+    for (int i = 0; i < 20000; ++i) {
+      const float w = std::bit_cast<float>(static_cast<uint32_t>(rng()));
+      if (!std::isfinite(w)) continue;
+      const BitClasses c = classify_bits(w, w, tol);
+      uint32_t want = 0;
+      for (int b = 0; b < 32; ++b)
+        if (c.bit[static_cast<size_t>(b)] == BitClass::kRobust) want |= 1u << b;
+      ASSERT_EQ(point_robust_mask(w, tol), want) << "w = " << w << ", tol = " << tol;
+      ++compared;
+    }
+  }
+  EXPECT_EQ(point_robust_mask(0.f, 1e-5) >> 31, 1u);  // -0 == 0
+  EXPECT_GT(compared, 100000);
 }
 
 class RobustByOperator : public ::testing::TestWithParam<std::string> {};
