@@ -53,6 +53,32 @@ INSTANTIATE_TEST_SUITE_P(ConvAndGemm, Abft,
                          ::testing::Values(std::pair<size_t, int64_t>{4, 3},
                                            std::pair<size_t, int64_t>{2, 5 * 3136 + 1600}));
 
+TEST(AbftResNet, NoAlarmFaultFreeAndEveryConvWeightCovered) {
+  // The ResNet has stride-2, padded 3x3 and 1x1 shortcut convolutions: the
+  // checksum must agree on all of them fault-free, and catch a flip in the
+  // last convolution's weights.
+  Session s(import_onnx_file(model_path("resnet")));
+  Tensor x = images(8);
+  std::vector<Tensor> golden = s.run({x});
+  auto abft = make_baseline("abft", s, quiet_options());
+  abft->begin_trial(nullptr);
+  EXPECT_TRUE(same_outputs(run_with(s, x, {abft->hooks()}), golden));
+  EXPECT_EQ(abft->end_trial().detections, 0);
+
+  Plan& plan = s.plan_for({x});
+  ValueId last = kNoId;
+  for (const PlannedStep& st : plan.steps())
+    if (std::string_view(st.def->name) == "Conv") last = st.inputs[1];
+  ASSERT_NE(last, kNoId);
+  plan.values()[last].constant.ptr<uint32_t>()[100] ^= 1u << 30;
+  s.constants_changed();
+  abft->begin_trial(nullptr);
+  EXPECT_TRUE(same_outputs(run_with(s, x, {abft->hooks()}), golden));
+  eval::ProtectionCounts n = abft->end_trial();
+  EXPECT_EQ(n.detections, 1);
+  EXPECT_EQ(n.recoveries, 1);
+}
+
 TEST(AbftLimits, AnOutputFlipIsCaughtAnInputFlipIsNot) {
   Session s(import_onnx_file(model_path("cnn")));
   Tensor x = images(16);
