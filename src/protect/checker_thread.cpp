@@ -23,8 +23,8 @@ CheckerThread::~CheckerThread() {
   worker_.join();
 }
 
-void CheckerThread::submit(std::function<void()> task) {
-  if (!threaded_) {
+void CheckerThread::submit(std::function<void()> task, size_t bytes) {
+  if (!threaded_ || bytes < kInlineBytes) {
     task();
     return;
   }

@@ -31,8 +31,10 @@ class CheckerThread {
   CheckerThread& operator=(const CheckerThread&) = delete;
 
   bool threaded() const { return threaded_; }
-  // Queues a task (main thread only).
-  void submit(std::function<void()> task);
+  // Queues a task (main thread only); one that reads fewer than
+  // kInlineBytes runs inline, as handing it over would cost more.
+  void submit(std::function<void()> task, size_t bytes = SIZE_MAX);
+  static constexpr size_t kInlineBytes = 32 * 1024;
   // Returns once every task submitted so far has run (main thread only).
   void wait_all();
 

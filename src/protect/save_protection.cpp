@@ -153,10 +153,12 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
       const ValueCheck& c = st_->checks[v];
       const float* x = ex.value(v).ptr<const float>();
       if (ranges_on_)
-        checker_.submit([this, x, &c, step, v] {
-          if (!range_check(x, c.layout, c.lo.data(), c.hi.data()))
-            async_failure({step, v, "range"});
-        });
+        checker_.submit(
+            [this, x, &c, step, v] {
+              if (!range_check(x, c.layout, c.lo.data(), c.hi.data()))
+                async_failure({step, v, "range"});
+            },
+            ex.value(v).nbytes());
       st_->sums[v] = masked_crc(x, static_cast<size_t>(ex.value(v).numel()), c.mask);
     }
     // The inputs of this step must be verified as it read them, before the
@@ -173,17 +175,21 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     // Weights this step read: a flip in them means its outputs are suspect.
     // Persistent, so verified in the background; joined before release.
     for (const WeightCheck& w : st_->weights[step])
-      checker_.submit([this, &plan, &w, step] {
-        if (!weight_ok(plan, w)) async_failure({step, w.value, "weight"});
-      });
+      checker_.submit(
+          [this, &plan, &w, step] {
+            if (!weight_ok(plan, w)) async_failure({step, w.value, "weight"});
+          },
+          plan.values()[w.value].constant.nbytes());
     // The inputs of the next step as they are now (flips land between
     // steps), verified while it computes; after the last step, the outputs
     // about to be released, and every pending check.
     if (next < plan.steps().size()) {
       for (ValueId v : st_->read_checks[next])
-        checker_.submit([this, &ex, v, next] {
-          if (!value_ok(ex, v)) async_failure({next, v, "checksum"});
-        });
+        checker_.submit(
+            [this, &ex, v, next] {
+              if (!value_ok(ex, v)) async_failure({next, v, "checksum"});
+            },
+            ex.value(v).nbytes());
     } else {
       for (ValueId v : st_->read_checks[next])
         if (!value_ok(ex, v)) pending_.push_back({next, v, "checksum"});
@@ -362,7 +368,11 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
       c.mask = a.nonrobust_mask;
       const auto& shape = pv.info.shape;
       int64_t numel = shape_numel(shape);
-      if (a.lo.size() > 1 && shape.size() >= 2 && shape[1] == static_cast<int64_t>(a.lo.size())) {
+      // Per-channel bounds where the channel axis is real and short; one
+      // range for the tensor where axis 1 holds the batch, or thousands of
+      // features (their bounds would not fit the reliable budget).
+      if (a.lo.size() > 1 && a.lo.size() <= kMaxChannelBounds && shape.size() >= 2 &&
+          shape[1] == static_cast<int64_t>(a.lo.size())) {
         c.layout.channels = shape[1];
         c.layout.inner = 1;
         for (size_t d = 2; d < shape.size(); ++d) c.layout.inner *= shape[d];
@@ -370,7 +380,6 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
         c.lo = a.lo;
         c.hi = a.hi;
       } else {
-        // The channel axis holds the batch here: one range for the tensor.
         c.layout.outer = numel;
         c.lo = {*std::min_element(a.lo.begin(), a.lo.end())};
         c.hi = {*std::max_element(a.hi.begin(), a.hi.end())};
@@ -448,6 +457,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
   // Per run: beyond this many restarts, report and stop.
   static constexpr int kMaxRestarts = 1000;
   static constexpr int kActivationRetries = 3;
+  static constexpr size_t kMaxChannelBounds = 256;
 
   // The bytes of weight `v` that differ from the host copy, as (offset, xor).
   static std::vector<std::pair<size_t, uint8_t>> weight_diff(const Plan& plan, ValueId v) {
