@@ -9,7 +9,7 @@
 #     robust and conservatively non-robust.
 # Usage: scripts/validate-attribution.sh [model-name]   (default fmnist-resnet)
 # Env: SAVE (binary), OUT, THREADS, BATCH (validation images), ROBUST_SAMPLE,
-# SAMPLE, TOL.
+# SAMPLE, TOL, SEED.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SAVE=${SAVE:-build/src/save}
@@ -20,8 +20,9 @@ BATCH=${BATCH:-8}
 ROBUST_SAMPLE=${ROBUST_SAMPLE:-20000}
 SAMPLE=${SAMPLE:-10000}
 TOL=${TOL:-1e-5}
+SEED=${SEED:-1}
 mkdir -p "$OUT"
-common=(models/$m.onnx --all-weights --batch "$BATCH" --seed 1 --threads "$THREADS" --predict "$TOL")
+common=(models/$m.onnx --all-weights --batch "$BATCH" --seed "$SEED" --threads "$THREADS" --predict "$TOL")
 $SAVE analyze models/$m.onnx --tolerance "$TOL" --json > "$OUT/analyze.json"
 $SAVE sweep "${common[@]}" --only robust --sample "$ROBUST_SAMPLE" --out "$OUT/predicted-robust.csv" --json \
   > "$OUT/predicted-robust.json"

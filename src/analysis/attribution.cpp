@@ -9,17 +9,6 @@
 
 namespace save {
 
-namespace {
-
-uint32_t vulnerable_bits(const BitClasses& c) {
-  uint32_t m = 0;
-  for (int b = 0; b < 32; ++b)
-    if (c.bit[static_cast<size_t>(b)] == BitClass::kVulnerable) m |= 1u << b;
-  return m;
-}
-
-}  // namespace
-
 Attribution attribute_bits(const RangeAnalysis& ra, double tol) {
   auto t0 = std::chrono::steady_clock::now();
   Attribution out;
@@ -75,7 +64,7 @@ Attribution attribute_bits(const RangeAnalysis& ra, double tol) {
           }
         }
         vb.robust_operator += per * static_cast<uint64_t>(std::popcount(masks.by_operator[c]));
-        if ((~robust & vulnerable_bits(cls)) != 0) vb.vulnerable_elements += per;
+        if ((~robust & cls.mask(BitClass::kVulnerable)) != 0) vb.vulnerable_elements += per;
       }
     }
     vb.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tv).count();

@@ -14,6 +14,13 @@ int BitClasses::count(BitClass c) const {
   return n;
 }
 
+uint32_t BitClasses::mask(BitClass c) const {
+  uint32_t m = 0;
+  for (size_t b = 0; b < bit.size(); ++b)
+    if (bit[b] == c) m |= 1u << b;
+  return m;
+}
+
 namespace {
 
 // A piece of the interval on which sign and exponent field are constant.

@@ -20,6 +20,7 @@ enum class BitClass : uint8_t { kRobust, kRanging, kVulnerable };
 struct BitClasses {
   std::array<BitClass, 32> bit{};  // index = bit position (31 = sign)
   int count(BitClass c) const;
+  uint32_t mask(BitClass c) const;  // bit i set: bit i is of class c
 };
 
 // `lo <= hi`, both finite; `tolerance` > 0 is the largest harmless change.

@@ -9,13 +9,6 @@ namespace save {
 
 namespace {
 
-uint32_t mask_of(const BitClasses& c) {
-  uint32_t m = 0;
-  for (int b = 0; b < 32; ++b)
-    if (c.bit[static_cast<size_t>(b)] == BitClass::kRobust) m |= 1u << b;
-  return m;
-}
-
 // Largest |x| over the bounds of value v, or +inf.
 double max_abs(const RangeAnalysis& ra, ValueId v) {
   const ValueSummary& s = ra.summary[v];
@@ -188,7 +181,7 @@ RobustMasks robust_mask_detail(const RangeAnalysis& ra, ValueId v, double tol) {
   const bool flatten = readers_flatten_negatives(ra, v);
   for (size_t c = 0; c < lo.size(); ++c) {
     if (!std::isfinite(lo[c]) || !std::isfinite(hi[c])) continue;
-    out.numeric[c] = mask_of(classify_bits(lo[c], hi[c], tol));
+    out.numeric[c] = classify_bits(lo[c], hi[c], tol).mask(BitClass::kRobust);
     if (flatten) out.by_operator[c] = negative_to_relu_mask(lo[c], hi[c]) & ~out.numeric[c];
   }
   return out;

@@ -3,10 +3,10 @@
 //    node with random input intervals; many random points inside them run
 //    through the reference AND the fast kernel; every output must lie inside
 //    the computed output interval.
-//  - Whole model: a hook records every intermediate value while real and
-//    noise inputs run through each bundled model; every element must lie
-//    inside its bound. Prints the worst blow-up (interval width relative to
-//    the observed range).
+//  - Whole model (unit size; the full gate with all test images is
+//    tests/models/range_soundness_gate.cpp): a hook checks every
+//    intermediate value while real and noise inputs run through each
+//    bundled model; every element must lie inside its bound.
 #include "analysis/range_analysis.hpp"
 
 #include <gtest/gtest.h>
@@ -292,10 +292,10 @@ TEST(RangeAnalysis, ParsesInputRange) {
 
 // ---------------------------------------------------------------- models
 
-// Records every step output and checks each element against its bound.
+// Checks every step output element against its bound.
 class BoundsChecker : public ExecHooks {
  public:
-  explicit BoundsChecker(const RangeAnalysis& ra) : ra_(ra), obs_(ra.bounds.size()) {}
+  explicit BoundsChecker(const RangeAnalysis& ra) : ra_(ra) {}
   void on_run_begin(Execution& ex) override {
     for (ValueId v : ex.plan().graph().inputs) check(ex, v);
   }
@@ -306,10 +306,6 @@ class BoundsChecker : public ExecHooks {
   }
   int64_t violations = 0, checked = 0, skipped_values = 0;
   std::string first_violation;
-  struct Observed {
-    double lo = INFINITY, hi = -INFINITY;
-  };
-  const std::vector<Observed>& observed() const { return obs_; }
 
  private:
   void check(Execution& ex, ValueId v) {
@@ -330,12 +326,9 @@ class BoundsChecker : public ExecHooks {
     const float* x = t.ptr<float>();
     const float* lo = b.lo.ptr<float>();
     const float* hi = b.hi.ptr<float>();
-    Observed& o = obs_[v];
     for (int64_t e = 0; e < t.numel(); ++e) {
       const int64_t k = e % n1;
       ++checked;
-      o.lo = std::min(o.lo, double(x[e]));
-      o.hi = std::max(o.hi, double(x[e]));
       if (!(x[e] >= lo[k] && x[e] <= hi[k])) {
         if (violations++ == 0)
           first_violation = ex.plan().graph().values[v].name + " element " + std::to_string(k) +
@@ -345,7 +338,6 @@ class BoundsChecker : public ExecHooks {
     }
   }
   const RangeAnalysis& ra_;
-  std::vector<Observed> obs_;
 };
 
 Tensor filled(Shape s, float v) {
@@ -405,35 +397,12 @@ TEST_P(ModelSoundness, EveryValueInsideItsBound) {
   }
   session.set_hooks(nullptr);
 
-  // Blow-up: per value, width of the bound over the observed range.
-  double worst = 0, sum_log = 0;
-  int64_t counted = 0, unbounded = 0;
-  std::string worst_name;
-  for (size_t v = 0; v < ra.bounds.size(); ++v) {
-    const auto& o = checker.observed()[v];
-    if (!(o.hi >= o.lo) || ra.summary[v].constant) continue;
-    if (!ra.summary[v].bounded) {
-      ++unbounded;
-      continue;
-    }
-    const double width = ra.summary[v].max_hi - ra.summary[v].min_lo;
-    const double seen = std::max(o.hi - o.lo, 1e-6);
-    const double ratio = width / seen;
-    sum_log += std::log(std::max(ratio, 1e-12));
-    ++counted;
-    if (ratio > worst) {
-      worst = ratio;
-      worst_name = g.values[v].name;
-    }
-  }
-  std::printf(
-      "%s: analysis %.3f s; %lld runs, %lld elements checked, %lld violations; %lld values "
-      "bounded, %lld unbounded; blow-up (bound width / observed range): worst %.3g (%s), "
-      "geometric mean %.3g\n",
-      GetParam().c_str(), ra.seconds, static_cast<long long>(runs),
-      static_cast<long long>(checker.checked), static_cast<long long>(checker.violations),
-      static_cast<long long>(counted), static_cast<long long>(unbounded), worst, worst_name.c_str(),
-      counted ? std::exp(sum_log / double(counted)) : 0.0);
+  // The full-size check, with the interval blow-up per model, is the gate
+  // tests/models/range_soundness_gate.cpp; this unit-size one also covers a
+  // two-input fixture and single-image runs, and runs under the sanitizers.
+  std::printf("%s: %lld runs, %lld elements checked, %lld violations\n", GetParam().c_str(),
+              static_cast<long long>(runs), static_cast<long long>(checker.checked),
+              static_cast<long long>(checker.violations));
   EXPECT_EQ(checker.violations, 0) << checker.first_violation;
   EXPECT_GT(checker.checked, 0);
 }

@@ -22,6 +22,7 @@
 #include "analysis/range_analysis.hpp"
 #include "data/dataset.hpp"
 #include "import/onnx_import.hpp"
+#include "ops/op_test_util.hpp"
 
 namespace save {
 namespace {
@@ -154,17 +155,6 @@ class BoundsGate : public ExecHooks {
   std::vector<double> seen_lo_, seen_hi_;
 };
 
-Tensor filled(Shape s, float v) {
-  Tensor t(DType::kF32, std::move(s));
-  std::fill_n(t.ptr<float>(), t.numel(), v);
-  return t;
-}
-
-const Dataset& test_set() {
-  static const Dataset ds = load_dataset("fashion-mnist");
-  return ds;
-}
-
 class RangeSoundness : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(RangeSoundness, EveryValueOfEveryRunInsideItsInterval) {
@@ -173,7 +163,7 @@ TEST_P(RangeSoundness, EveryValueOfEveryRunInsideItsInterval) {
   Session session(import_onnx_file(std::string(SAVE_SOURCE_DIR) + "/models/" + name + ".onnx"));
   const RangeAnalysis ra = analyze_ranges(session);
   const Graph& g = session.graph();
-  const Dataset& ds = test_set();
+  const Dataset ds = load_dataset("fashion-mnist");
   ASSERT_EQ(ds.size(), 10000);
   ASSERT_EQ(ds.images.shape(), (Shape{10000, 1, 28, 28}));
 
@@ -206,8 +196,8 @@ TEST_P(RangeSoundness, EveryValueOfEveryRunInsideItsInterval) {
   }
   // The corners of the box, alone and batched.
   for (float c : {0.f, 1.f}) {
-    run(filled({1, 1, 28, 28}, c));
-    run(filled({kBatch, 1, 28, 28}, c));
+    run(test::filled_f32({1, 1, 28, 28}, c));
+    run(test::filled_f32({kBatch, 1, 28, 28}, c));
     images += 1 + kBatch;
   }
   session.set_hooks(nullptr);
