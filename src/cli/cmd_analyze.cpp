@@ -28,7 +28,8 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
     double tolerance = 1e-5;
   };
   auto args = std::make_shared<Args>();
-  CLI::App* c = app.add_subcommand("analyze", "Range analysis of a model (SAVE selection stage)");
+  CLI::App* c = app.add_subcommand(
+      "analyze", "Range analysis and bit attribution of a model (SAVE selection stage)");
   c->add_option("model", args->model, "ONNX model file")->required();
   c->add_option("--input-range", args->ranges,
                 "NAME=LO:HI constraint on a model input (repeatable; default [0, 1] for float "
