@@ -1,22 +1,24 @@
 // `--protect abft`: algorithm-based fault tolerance for the linear layers,
-// in the style of FT-CNN (Zhao et al., TPDS 2021) and ABED (Ozen et al.):
-// the output of Conv / Gemm / MatMul is linear in the weights, so summing
-// the output over its channels equals running the same op with the weights
-// summed over those channels (a checksum filter, one output channel per
-// convolution group; a checksum column for Gemm/MatMul, and the bias summed
-// the same way). The checksum weights are computed once from the host
-// (golden) copy; after each such step the mode runs the checksum op on the
-// step's input and compares it with the channel sums of the output. A
-// difference beyond the rounding tolerance is a detection: the step's
-// weights are reloaded from the host copy (a recomputation alone would read
-// the same flipped weights) and the step is re-run, at most kMaxRetries
-// times.
+// in the style of FT-CNN (Zhao et al., TPDS 2021, its "checksum of
+// checksums") and ABED (Ozen et al.). The output of Conv / Gemm / MatMul is
+// linear in the weights and in the input, so the output summed over the
+// batch (dim 0) and over the output channels equals the same op run once on
+// the input summed over the batch, with the weights summed over the output
+// channels (one checksum filter per convolution group; a checksum column for
+// Gemm/MatMul; the bias summed the same way and times the batch). The
+// checksum weights are computed once from the host (golden) copy and kept
+// in reliable memory; after each such step the mode sums the step's input
+// over the batch, runs the (tiny) checksum op on it and compares the result
+// with the output's batch-and-channel sums. A difference beyond the
+// rounding tolerance is a detection: the step's weights are reloaded from
+// the host copy (a recomputation alone would read the same flipped weights)
+// and the step is re-run, at most kMaxRetries times.
 //
 // Covered: flips in the layer's weights (before or during the run) and in
 // its output between write and check. Not covered: flips in the layer's
 // input activation (both sides read the same corrupted input), and every op
 // that is not Conv/Gemm/MatMul with constant weights (activations, norms,
-// attention's activation x activation MatMuls).
+// attention's activation x activation MatMuls), Gemm with transA.
 #include <algorithm>
 #include <cmath>
 #include <dnnl.hpp>
@@ -39,10 +41,11 @@ struct Checksum {
   const OpDef* def = nullptr;
   std::unique_ptr<Kernel> fast;
   Tensor weight, bias;  // summed from the host copy; bias may be undefined
+  Tensor xsum;          // the step's input summed over dim 0 (the batch)
   Tensor out;
   std::vector<TensorView> in, outs;
-  // The output viewed as outer x groups x per_group x inner, the checksum as
-  // outer x groups x inner.
+  // The output viewed as outer (the batch, summed) x groups x per_group
+  // (summed) x inner, the checksum as groups x inner.
   int64_t outer = 1, groups = 1, per_group = 1, inner = 1;
 };
 
@@ -108,28 +111,41 @@ std::unique_ptr<Checksum> make_checksum(const Plan& plan, const PlannedStep& st)
   const Tensor& w = plan.values()[st.inputs[1]].golden;
   const Tensor* b = bias_id == kNoId ? nullptr : &plan.values()[bias_id].golden;
   const TensorView& y = st.out_views[0];
+  const TensorView& x = st.in_views[0];
+  if (x.data == nullptr || x.dtype != DType::kF32 || x.rank() < 2 || y.dim(0) != x.dim(0))
+    return nullptr;
+  if (op == "Gemm" && cs->node.attrs.get_int("transA", 0) != 0) return nullptr;
+  int64_t batch = y.dim(0);
+  cs->outer = batch;
   if (op == "Conv") {
     int64_t group = cs->node.attrs.get_int("group", 1);
     int64_t cout = w.shape()[0];
-    if (group <= 0 || cout % group != 0 || y.rank() < 2) return nullptr;
+    if (group <= 0 || cout % group != 0) return nullptr;
     cs->weight = sum_row_blocks(w, cout / group);
-    if (b) cs->bias = sum_row_blocks(*b, cout / group);
-    cs->outer = y.dim(0);
+    if (b) cs->bias = scaled(sum_row_blocks(*b, cout / group), static_cast<double>(batch));
     cs->groups = group;
     cs->per_group = cout / group;
-    cs->inner = y.numel() / (y.dim(0) * cout);
+    cs->inner = y.numel() / (batch * cout);
   } else {
     bool trans_b = op == "Gemm" && cs->node.attrs.get_int("transB", 0) != 0;
     if (w.rank() != 2) return nullptr;  // batched constant MatMul: not covered
     cs->weight = trans_b ? sum_row_blocks(w, w.shape()[0]) : sum_last_axis(w);
     int64_t n = y.dim(y.rank() - 1);
     if (b) {
-      bool per_column = b->rank() >= 1 && b->shape().back() == n && n > 1;
-      cs->bias = per_column ? sum_last_axis(*b) : scaled(*b, static_cast<double>(n));
+      // Gemm's C, broadcast to the output: every element is added
+      // numel(Y) / numel(C) times; the checksum output is one element.
+      double total = 0;
+      for (int64_t i = 0; i < b->numel(); ++i) total += b->ptr<float>()[i];
+      cs->bias = Tensor(DType::kF32, {1});
+      cs->bias.ptr<float>()[0] = static_cast<float>(total * static_cast<double>(y.numel()) /
+                                                    static_cast<double>(b->numel()));
     }
-    cs->outer = y.numel() / n;
+    cs->groups = y.numel() / (batch * n);
     cs->per_group = n;
   }
+  Shape xs(x.shape.begin(), x.shape.end());
+  xs[0] = 1;
+  cs->xsum = Tensor(DType::kF32, xs);
   // Shape rule and kernel for the checksum op, from the summed constants.
   std::vector<TensorInfo> infos(st.in_views.size());
   std::vector<const TensorInfo*> in_infos;
@@ -139,6 +155,8 @@ std::unique_ptr<Checksum> make_checksum(const Plan& plan, const PlannedStep& st)
     if (c && !c->defined()) c = nullptr;
     if (c) {
       infos[i] = {c->dtype(), c->shape()};
+    } else if (i == 0) {
+      infos[i] = {DType::kF32, cs->xsum.shape()};
     } else if (st.in_views[i].data != nullptr) {
       infos[i] = {st.in_views[i].dtype,
                   Shape(st.in_views[i].shape.begin(), st.in_views[i].shape.end())};
@@ -150,9 +168,9 @@ std::unique_ptr<Checksum> make_checksum(const Plan& plan, const PlannedStep& st)
   ictx.outputs.resize(1);
   st.def->infer(ictx);
   cs->out = Tensor(ictx.outputs[0].dtype, ictx.outputs[0].shape);
-  SAVE_CHECK(cs->out.numel() == cs->outer * cs->groups * cs->inner,
+  SAVE_CHECK(cs->out.numel() == cs->groups * cs->inner,
              "abft: checksum of '{}' has {} elements, expected {}", cs->node.name, cs->out.numel(),
-             cs->outer * cs->groups * cs->inner);
+             cs->groups * cs->inner);
   if (st.def->make_fast) {
     auto& dn = DnnlContext::get();
     std::vector<const TensorInfo*> out_infos = {&ictx.outputs[0]};
@@ -160,7 +178,8 @@ std::unique_ptr<Checksum> make_checksum(const Plan& plan, const PlannedStep& st)
     cs->fast = st.def->make_fast(pctx);
   }
   for (size_t i = 0; i < st.in_views.size(); ++i)
-    cs->in.push_back(i == 1                         ? cs->weight.view()
+    cs->in.push_back(i == 0                         ? cs->xsum.view()
+                     : i == 1                       ? cs->weight.view()
                      : i == 2 && cs->bias.defined() ? cs->bias.view()
                                                     : st.in_views[i]);
   cs->outs.push_back(cs->out.view());
@@ -210,50 +229,55 @@ class Abft : public HookBaseline {
   }
 
   bool verify(Checksum& cs, PlannedStep& st, uint64_t epoch, int64_t opset) {
-    // The checksum op reads the step's input (its in_views may have been
-    // rebound since: refresh the activation views).
-    cs.in[0] = st.in_views[0];
+    // The input summed over the batch (rows of x), then the checksum op on it.
+    const TensorView& xv = st.in_views[0];
+    const int64_t rows = xv.dim(0), row = xv.numel() / rows;
+    const float* xp = xv.ptr<const float>();
+    float* xs = cs.xsum.ptr<float>();
+    std::copy(xp, xp + row, xs);
+    for (int64_t r = 1; r < rows; ++r)
+      for (int64_t j = 0; j < row; ++j) xs[j] += xp[r * row + j];
     KernelContext ctx{cs.node, cs.in, cs.outs, epoch, opset};
     if (cs.fast)
       cs.fast->run(ctx);
     else
       cs.def->reference(ctx);
+    // The output summed over the batch and each group's channels, with the
+    // channel outer and the positions inner, so the inner loop is contiguous
+    // (vectorised); in double, so the check's own rounding stays far below
+    // the tolerance.
     const float* y = st.out_views[0].ptr<const float>();
     const float* c = cs.out.ptr<const float>();
-    // Channel sums with the channel as the outer loop, so the inner loop
-    // runs over contiguous positions (vectorised); sum and magnitude in
-    // double, so the check's own rounding stays far below the tolerance.
-    auto inner = static_cast<size_t>(cs.inner);
-    sum_.assign(inner, 0.0);
-    mag_.assign(inner, 0.0);
+    auto cells = static_cast<size_t>(cs.groups * cs.inner);
+    sum_.assign(cells, 0.0);
+    mag_.assign(cells, 0.0);
     for (int64_t o = 0; o < cs.outer; ++o)
       for (int64_t gr = 0; gr < cs.groups; ++gr) {
-        std::fill(sum_.begin(), sum_.end(), 0.0);
-        std::fill(mag_.begin(), mag_.end(), 0.0);
+        double* sum = sum_.data() + gr * cs.inner;
+        double* mag = mag_.data() + gr * cs.inner;
         const float* block = y + (o * cs.groups + gr) * cs.per_group * cs.inner;
         for (int64_t k = 0; k < cs.per_group; ++k) {
-          const float* row = block + k * cs.inner;
-          for (size_t i = 0; i < inner; ++i) {
-            double v = row[i];
-            sum_[i] += v;
-            mag_[i] += std::abs(v);
+          const float* line = block + k * cs.inner;
+          for (int64_t i = 0; i < cs.inner; ++i) {
+            double v = line[i];
+            sum[i] += v;
+            mag[i] += std::abs(v);
           }
         }
-        const float* want = c + (o * cs.groups + gr) * cs.inner;
-        bool bad = false;
-        for (size_t i = 0; i < inner; ++i) {
-          double w = want[i];
-          double tol = kRelTol * (mag_[i] + std::abs(w)) + 1e-6;
-          bad |= !(std::abs(sum_[i] - w) <= tol);  // NaN fails too
-        }
-        if (bad) return false;
       }
+    bool bad = false;
+    for (size_t i = 0; i < cells; ++i) {
+      double w = c[i];
+      double tol = kRelTol * (mag_[i] + std::abs(w)) + 1e-6;
+      bad |= !(std::abs(sum_[i] - w) <= tol);  // NaN fails too
+    }
+    if (bad) return false;
     return true;
   }
 
   std::map<const PlannedStep*, std::unique_ptr<Checksum>> sums_;
   int64_t bytes_ = 0;
-  std::vector<double> sum_, mag_;  // per position of one channel block
+  std::vector<double> sum_, mag_;  // per (group, position) of the checksum
 };
 
 }  // namespace
