@@ -29,21 +29,20 @@ ValueId corrupt_weight(Session& s, Plan& plan, size_t rank, int64_t element, int
 class Abft : public ::testing::TestWithParam<std::pair<size_t, int64_t>> {};
 
 TEST_P(Abft, DetectsACorruptedWeightAndRecoversFromTheHostCopy) {
-  Session s(import_onnx_file(model_path("cnn")));
-  Tensor x = images(16);
-  std::vector<Tensor> golden = s.run({x});
-  Plan& plan = s.plan_for({x});
+  Case c;
+  Session& s = c.session;
+  Plan& plan = c.plan();
   // The top exponent bit of a small weight: ~1e38, as wrong as it gets.
   ValueId w = corrupt_weight(s, plan, GetParam().first, GetParam().second, 30);
   ASSERT_NE(w, kNoId);
   auto abft = make_baseline("abft", s, quiet_options());
   abft->begin_trial(nullptr);
-  auto out = run_with(s, x, {abft->hooks()});
+  auto out = run_with(s, c.x, {abft->hooks()});
   eval::ProtectionCounts n = abft->end_trial();
   EXPECT_EQ(n.detections, 1);
   EXPECT_EQ(n.recoveries, 1);
   EXPECT_EQ(n.uncorrectable, 0);
-  EXPECT_TRUE(same_outputs(out, golden));
+  EXPECT_TRUE(same_outputs(out, c.golden));
   const PlannedValue& pv = plan.values()[w];
   EXPECT_EQ(std::memcmp(pv.constant.data(), pv.golden.data(), pv.golden.nbytes()), 0);
   EXPECT_GT(n.reliable_bytes, 0);  // the checksum weights
@@ -57,15 +56,14 @@ TEST(AbftResNet, NoAlarmFaultFreeAndEveryConvWeightCovered) {
   // The ResNet has stride-2, padded 3x3 and 1x1 shortcut convolutions: the
   // checksum must agree on all of them fault-free, and catch a flip in the
   // last convolution's weights.
-  Session s(import_onnx_file(model_path("resnet")));
-  Tensor x = images(8);
-  std::vector<Tensor> golden = s.run({x});
+  Case c("resnet", 8);
+  Session& s = c.session;
   auto abft = make_baseline("abft", s, quiet_options());
   abft->begin_trial(nullptr);
-  EXPECT_TRUE(same_outputs(run_with(s, x, {abft->hooks()}), golden));
+  EXPECT_TRUE(same_outputs(run_with(s, c.x, {abft->hooks()}), c.golden));
   EXPECT_EQ(abft->end_trial().detections, 0);
 
-  Plan& plan = s.plan_for({x});
+  Plan& plan = c.plan();
   ValueId last = kNoId;
   for (const PlannedStep& st : plan.steps())
     if (std::string_view(st.def->name) == "Conv") last = st.inputs[1];
@@ -73,30 +71,29 @@ TEST(AbftResNet, NoAlarmFaultFreeAndEveryConvWeightCovered) {
   plan.values()[last].constant.ptr<uint32_t>()[100] ^= 1u << 30;
   s.constants_changed();
   abft->begin_trial(nullptr);
-  EXPECT_TRUE(same_outputs(run_with(s, x, {abft->hooks()}), golden));
+  EXPECT_TRUE(same_outputs(run_with(s, c.x, {abft->hooks()}), c.golden));
   eval::ProtectionCounts n = abft->end_trial();
   EXPECT_EQ(n.detections, 1);
   EXPECT_EQ(n.recoveries, 1);
 }
 
 TEST(AbftLimits, AnOutputFlipIsCaughtAnInputFlipIsNot) {
-  Session s(import_onnx_file(model_path("cnn")));
-  Tensor x = images(16);
-  std::vector<Tensor> golden = s.run({x});
+  Case c;
+  Session& s = c.session;
   {
     auto abft = make_baseline("abft", s, quiet_options());
     abft->begin_trial(nullptr);
     Flipper flip("Conv", 11, 30);  // the Conv's own output, right after the write
-    auto out = run_with(s, x, {&flip, abft->hooks()});
+    auto out = run_with(s, c.x, {&flip, abft->hooks()});
     eval::ProtectionCounts n = abft->end_trial();
     EXPECT_EQ(n.detections, 1);
-    EXPECT_TRUE(same_outputs(out, golden));
+    EXPECT_TRUE(same_outputs(out, c.golden));
   }
   {
     auto abft = make_baseline("abft", s, quiet_options());
     abft->begin_trial(nullptr);
     Flipper flip("MaxPool", 11, 30);  // what the second Conv reads
-    run_with(s, x, {&flip, abft->hooks()});
+    run_with(s, c.x, {&flip, abft->hooks()});
     EXPECT_EQ(abft->end_trial().detections, 0);
   }
 }

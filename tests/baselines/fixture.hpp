@@ -84,6 +84,16 @@ inline std::vector<Tensor> run_with(Session& s, const Tensor& input,
   return out;
 }
 
+// A bundled model on its first `n` test images, with the fault-free outputs.
+struct Case {
+  explicit Case(const std::string& model = "cnn", int64_t n = 16)
+      : session(import_onnx_file(model_path(model))), x(images(n)), golden(session.run({x})) {}
+  Session session;
+  Tensor x;
+  std::vector<Tensor> golden;
+  Plan& plan() { return session.plan_for({x}); }
+};
+
 inline eval::ProtectionOptions quiet_options(int64_t profile_samples = 256, int64_t batch = 16) {
   eval::ProtectionOptions o;
   o.profile_samples = profile_samples;

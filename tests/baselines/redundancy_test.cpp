@@ -9,12 +9,6 @@
 namespace save::baselines::test {
 namespace {
 
-struct Case {
-  Session session{import_onnx_file(model_path("cnn"))};
-  Tensor x = images(16);
-  std::vector<Tensor> golden = session.run({x});
-};
-
 TEST(Dmr, CatchesAnActivationFlipAndReRunsTheStep) {
   Case c;
   auto dmr = make_baseline("dmr", c.session, quiet_options());
@@ -37,7 +31,7 @@ TEST(Dmr, CannotSeeAFlippedWeight) {
   // blind to memory faults in its inputs (docs/BASELINES.md).
   Case c;
   auto dmr = make_baseline("dmr", c.session, quiet_options());
-  Plan& plan = c.session.plan_for({c.x});
+  Plan& plan = c.plan();
   for (PlannedValue& pv : plan.values())
     if (pv.storage == Storage::kConstant && !pv.folded && pv.info.shape.size() == 4) {
       pv.constant.ptr<uint32_t>()[0] ^= 1u << 30;
@@ -81,7 +75,7 @@ TEST(RedundancyModes, NoAlarmOnFaultFreeRuns) {
 TEST(Ecc, EverythingReliableSoNoFlipLands) {
   Case c;
   auto ecc = make_baseline("ecc", c.session, quiet_options());
-  Plan& plan = c.session.plan_for({c.x});
+  Plan& plan = c.plan();
   ecc->prepare(c.session);
   FaultConfig cfg;
   cfg.flips = 1000;
