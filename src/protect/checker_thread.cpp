@@ -7,6 +7,8 @@ namespace save::protect {
 namespace {
 // About 50 microseconds of polling before the worker sleeps.
 constexpr int kSpins = 20000;
+// About 2 microseconds of waiting before the caller takes the queued tasks.
+constexpr int kStealAfter = 500;
 }  // namespace
 
 CheckerThread::CheckerThread(bool threaded) : threaded_(threaded) {
@@ -39,6 +41,21 @@ void CheckerThread::submit(std::function<void()> task, size_t bytes) {
 void CheckerThread::wait_all() {
   if (!threaded_) return;
   const uint64_t target = submitted_.load(std::memory_order_acquire);
+  for (int i = 0; i < kStealAfter && completed_.load(std::memory_order_acquire) < target; ++i)
+    _mm_pause();
+  if (completed_.load(std::memory_order_acquire) >= target) return;
+  // The worker is behind (or not scheduled: the machine is busy): run what
+  // it has not started yet here, so a late worker costs at most the task it
+  // is in.
+  std::deque<std::function<void()>> mine;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    mine.swap(queue_);
+  }
+  for (auto& task : mine) {
+    task();
+    completed_.fetch_add(1, std::memory_order_release);
+  }
   int spins = 0;
   while (completed_.load(std::memory_order_acquire) < target) {
     if (++spins < kSpins)
