@@ -4,6 +4,25 @@
 
 namespace save::protect {
 
+namespace {
+
+// Whether another value written after `v` died (and by step `now`) shares
+// some of its arena bytes.
+bool overwritten(const Plan& plan, ValueId v, int64_t now) {
+  const auto& vals = plan.values();
+  const PlannedValue& pv = vals[v];
+  const size_t lo = pv.offset, hi = pv.offset + pv.nbytes;
+  for (ValueId w = 0; w < vals.size(); ++w) {
+    const PlannedValue& pw = vals[w];
+    if (w == v || pw.storage != Storage::kArena) continue;
+    if (pw.first_step <= pv.last_step || pw.first_step > now) continue;
+    if (pw.offset < hi && lo < pw.offset + pw.nbytes) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 RestartPoint restart_point(const Plan& plan, size_t from, size_t now) {
   const auto& steps = plan.steps();
   const auto& vals = plan.values();
@@ -20,7 +39,8 @@ RestartPoint restart_point(const Plan& plan, size_t from, size_t now) {
         if (v == kNoId || vals[v].storage != Storage::kArena) continue;
         const PlannedValue& pv = vals[v];
         if (pv.first_step >= static_cast<int64_t>(r) || pv.last_step >= cur) continue;
-        // Produced before r and dead by now: its bytes may have been reused.
+        // Produced before r and dead by now: unusable if its bytes were reused.
+        if (!overwritten(plan, v, cur)) continue;
         if (pv.first_step < 0) {
           for (size_t i = 0; i < g.inputs.size(); ++i)
             if (g.inputs[i] == v && std::find(rp.reload_inputs.begin(), rp.reload_inputs.end(),

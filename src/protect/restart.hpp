@@ -4,9 +4,10 @@
 // The arena reuses a dead value's bytes for values born after its last
 // reader, so re-running from step r is only valid if every value that steps
 // r.. read and that was produced before r still holds its bytes at the
-// moment of detection. That is certain for values still live then; any
-// other one must be recomputed too, which moves r earlier (or, for a graph
-// input, reloaded from the host copy).
+// moment of detection: values still live then, and dead ones whose bytes no
+// later value has taken yet. Any other one must be recomputed too, which
+// moves r earlier (or, for a graph input, reloaded from the host copy). The
+// re-run verifies every value it reads, as the first run did.
 #pragma once
 
 #include <cstdint>
