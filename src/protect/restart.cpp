@@ -23,6 +23,18 @@ bool overwritten(const Plan& plan, ValueId v, int64_t now) {
 
 }  // namespace
 
+bool can_rerun_alone(const Plan& plan, size_t step, size_t now) {
+  const PlannedStep& st = plan.steps()[step];
+  const auto& vals = plan.values();
+  const auto cur = static_cast<int64_t>(now);
+  for (const auto* list : {&st.inputs, &st.outputs})
+    for (ValueId v : *list) {
+      if (v == kNoId || vals[v].storage != Storage::kArena) continue;
+      if (vals[v].last_step < cur && overwritten(plan, v, cur)) return false;
+    }
+  return true;
+}
+
 RestartPoint restart_point(const Plan& plan, size_t from, size_t now) {
   const auto& steps = plan.steps();
   const auto& vals = plan.values();

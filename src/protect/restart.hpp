@@ -26,4 +26,11 @@ struct RestartPoint {
 // detection happened after step `now` ran.
 RestartPoint restart_point(const Plan& plan, size_t from, size_t now);
 
+// Whether step `step` alone can run again now (detection after step `now`):
+// every arena value it reads still holds its bytes, and every value it
+// writes still owns its bytes (rewriting them clobbers nothing). Then a value
+// corrupted after it was written is repaired by re-running its producer
+// only, instead of everything from the producer on.
+bool can_rerun_alone(const Plan& plan, size_t step, size_t now);
+
 }  // namespace save::protect

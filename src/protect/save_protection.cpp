@@ -104,6 +104,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     injector_ = injector;
     int64_t reliable = report_.counts.reliable_bytes;
     report_.counts = {};
+    detections_before_run_ = 0;
     report_.counts.reliable_bytes = reliable;
     report_.uncorrectable.clear();
     report_.inputs_outside_constraint = 0;
@@ -117,6 +118,12 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     auto t0 = Clock::now();
     st_ = &state_for(ex.plan());
     retries_.clear();
+    // A read check on the checker thread reports after the reader ran, by
+    // when the producer's inputs may be gone and the restart reaches back
+    // further. Cheaper while nothing fails; after a run with a detection
+    // (flips are arriving), reads are verified before the reader runs.
+    sync_reads_ = !checker_.threaded() || report_.counts.detections > detections_before_run_;
+    detections_before_run_ = report_.counts.detections;
     repaired_.clear();
     restarts_this_run_ = 0;
     gave_up_ = false;
@@ -183,7 +190,10 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     // The inputs of the next step as they are now (flips land between
     // steps), verified while it computes; after the last step, the outputs
     // about to be released, and every pending check.
-    if (next < plan.steps().size()) {
+    if (next < plan.steps().size() && sync_reads_) {
+      for (ValueId v : st_->read_checks[next])
+        if (!value_ok(ex, v)) pending_.push_back({next, v, "checksum"});
+    } else if (next < plan.steps().size()) {
       for (ValueId v : st_->read_checks[next])
         checker_.submit(
             [this, &ex, v, next] {
@@ -240,8 +250,35 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     return masked_crc(x.data, x.nbytes() / 4, c.mask) == st_->sums[v];
   }
 
+  // Re-runs step `step` by itself to rewrite `v` (corrupted after it was
+  // written), when its inputs are intact and verified. True when `v` passes
+  // its check afterwards.
+  bool rerun_alone(Execution& ex, size_t step, ValueId v) {
+    Plan& plan = ex.plan();
+    if (!can_rerun_alone(plan, step, step_now_)) return false;
+    for (ValueId u : plan.steps()[step].inputs)
+      if (u != kNoId && st_->checks[u].kind != CheckKind::kNone && !value_ok(ex, u)) return false;
+    PlannedStep& st = plan.steps()[step];
+    const Graph& g = plan.graph();
+    KernelContext ctx{g.nodes[st.node], st.in_views, st.out_views, ex.constants_epoch(), g.opset};
+    if (st.fast)
+      st.fast->run(ctx);
+    else
+      st.def->reference(ctx);
+    ++report_.counts.reexecuted_steps;
+    for (ValueId o : st_->write_checks[step]) {
+      const ValueCheck& c = st_->checks[o];
+      TensorView x = ex.value(o);
+      if (ranges_on_ && !range_check(x.ptr<const float>(), c.layout, c.lo.data(), c.hi.data()))
+        return false;
+      st_->sums[o] = masked_crc(x.data, static_cast<size_t>(x.numel()), c.mask);
+    }
+    return value_ok(ex, v);
+  }
+
   // Repairs what failed and returns the step to restart from.
   size_t recover(Execution& ex, size_t now) {
+    step_now_ = now;
     // Nothing may read device memory while it is repaired; what the checker
     // found meanwhile is handled with the rest.
     checker_.wait_all();
@@ -300,6 +337,10 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
             continue;
           }
           from = static_cast<size_t>(plan.values()[f.value].first_step);
+          if (from < now && rerun_alone(ex, from, f.value)) {
+            repaired_in_place = true;
+            continue;
+          }
         } else {
           // Out of range when written: a corrupted weight of this step.
           for (const WeightCheck& w : st_->weights[f.step])
@@ -497,6 +538,9 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
   std::map<ValueId, std::vector<std::pair<size_t, uint8_t>>> repaired_;  // this run
   int restarts_this_run_ = 0;
   bool gave_up_ = false;
+  bool sync_reads_ = false;
+  int64_t detections_before_run_ = 0;
+  size_t step_now_ = 0;  // the step after which recover() runs
   bool ranges_on_ = true;
   SaveRunReport report_;
   std::mutex async_mu_;
