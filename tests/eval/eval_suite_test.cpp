@@ -112,18 +112,25 @@ TEST_F(EvalSuiteTest, WritesEveryFileWithTheCampaignsNumbers) {
   const json& none = mode_of(r, "none");
   ASSERT_EQ(none["status"], "ran");
   ASSERT_EQ(none["points"].size(), 4u);  // 2 scenarios x 2 flip counts
+  double clean_latency = 0, clean_ratio = 0;
   for (const json& p : none["points"]) {
     EXPECT_EQ(p["trials"], 1);
     EXPECT_EQ(p["detections"], 0);  // nothing checks
     EXPECT_TRUE(p.contains("latency_ms") && p.contains("accurate_latency_ms"));
     EXPECT_EQ(p["target"], p["scenario"] == "accumulated" ? "weights" : "all");
+    EXPECT_DOUBLE_EQ(p["accurate_latency_vs_none"].get<double>(),
+                     p["accurate_latency_ms"].get<double>() / r["none_latency_ms"].get<double>());
     if (p["flips"] == 0) {
-      // Fault-free: the golden answers, and x none is exactly 1.
+      // Fault-free: the golden answers.
       EXPECT_EQ(p["sdc_rate"], 0.0);
       EXPECT_EQ(p["accuracy_mean"], none["golden_accuracy"]);
-      EXPECT_DOUBLE_EQ(p["accurate_latency_vs_none"].get<double>(), 1.0);
+      clean_latency += p["latency_ms"].get<double>();
+      clean_ratio += p["accurate_latency_vs_none"].get<double>();
     }
   }
+  // x none divides by the mean of none's two fault-free runs.
+  EXPECT_DOUBLE_EQ(r["none_latency_ms"].get<double>(), clean_latency / 2);
+  EXPECT_DOUBLE_EQ(clean_ratio, 2.0);
   // The points are the campaign's own summary points.
   json camp = json::parse(read(d / "none/accumulated/summary.json"));
   EXPECT_EQ(camp["series"][0]["points"][1]["sdc_rate"],
