@@ -412,7 +412,7 @@ std::string report_md(const json& r, const std::vector<OodSetInfo>& sets) {
     md += fmt::format("- out-of-distribution sets: {} inputs each, fault-free\n",
                       num(r["ood_samples"]));
   const json& mc = r["machine"];
-  md += fmt::format("- machine: {}, {}, {} threads; whole eval {:.1f} s\n",
+  md += fmt::format("- machine: {}, {}, threads: {}; whole eval {:.1f} s\n",
                     mc["hostname"].get<std::string>(), mc["cpu"].get<std::string>(),
                     num(mc["threads"]), r["seconds"].get<double>());
   for (const json& m : r["modes"])
