@@ -52,7 +52,8 @@ Attribution attribute_bits(const RangeAnalysis& ra, double tol) {
         }
         // Robust bits from the mask (numerics or operator); the others keep
         // the class their interval gives them.
-        const BitClasses cls = classify_bits(lo, hi, tol);
+        // Robust at the local budget, as the masks are.
+        const BitClasses cls = classify_bits(lo, hi, local_tolerance(tol));
         const uint32_t robust = masks.numeric[c] | masks.by_operator[c];
         for (int b = 0; b < 32; ++b) {
           if (robust >> b & 1u) {

@@ -157,7 +157,7 @@ RobustMasks robust_mask_detail(const RangeAnalysis& ra, ValueId v, double tol) {
   if (pv.info.dtype != DType::kF32) return out;
   const int64_t n = shape_numel(pv.info.shape);
   if (pv.storage == Storage::kConstant) {
-    const double wt = weight_tolerance(ra, v, tol);
+    const double wt = weight_tolerance(ra, v, local_tolerance(tol));
     const float* w = pv.golden.ptr<float>();
     out.numeric.resize(static_cast<size_t>(n));
     // Per element (tens of millions for large models): the tabulated
@@ -181,7 +181,7 @@ RobustMasks robust_mask_detail(const RangeAnalysis& ra, ValueId v, double tol) {
   const bool flatten = readers_flatten_negatives(ra, v);
   for (size_t c = 0; c < lo.size(); ++c) {
     if (!std::isfinite(lo[c]) || !std::isfinite(hi[c])) continue;
-    out.numeric[c] = classify_bits(lo[c], hi[c], tol).mask(BitClass::kRobust);
+    out.numeric[c] = classify_bits(lo[c], hi[c], local_tolerance(tol)).mask(BitClass::kRobust);
     if (flatten) out.by_operator[c] = negative_to_relu_mask(lo[c], hi[c]) & ~out.numeric[c];
   }
   return out;

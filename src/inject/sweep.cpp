@@ -129,7 +129,7 @@ void Confusion::add(const BitEffect& e, double tol) {
   const bool truth = truly_robust(e, tol);
   if (e.predicted_robust) {
     ++(truth ? robust_robust : false_robust);
-    false_robust_consumer += !(e.consumer_max_abs < tol);
+    false_robust_consumer += !(e.consumer_max_abs < local_tolerance(tol));
   } else {
     ++(truth ? conservative : nonrobust_nonrobust);
   }

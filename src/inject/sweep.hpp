@@ -90,8 +90,8 @@ struct Confusion {
   int64_t false_robust = 0;         // predicted robust, not robust: must stay 0
   int64_t conservative = 0;         // predicted non-robust, truly robust
   int64_t nonrobust_nonrobust = 0;  // predicted non-robust, not robust
-  // Predicted robust but the reader's outputs moved by >= the tolerance
-  // (the claim attribution makes for a weight; must stay 0 too).
+  // Predicted robust but the reader's outputs moved by >= the local budget
+  // (local_tolerance: the claim attribution makes for a weight; must stay 0).
   int64_t false_robust_consumer = 0;
   void add(const BitEffect& e, double tol);
   int64_t total() const {

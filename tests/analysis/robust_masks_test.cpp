@@ -215,9 +215,11 @@ TEST(RobustMasks, WeightMasksArePerElementAndScaledToTheReader) {
   const ValueId w = session.graph().find_value("w");
   const std::vector<uint32_t> m = robust_masks(ra, w, kTol);
   ASSERT_EQ(m.size(), 6u);
-  // x in [0, 1]: |dw| * 1 < 1e-5; weight 1.0 has ulp 2^-23, so bits 0..6
-  // (2^-17 = 7.6e-6) are robust and bit 7 (1.5e-5) is not.
-  EXPECT_EQ(m[4], 0x7fu);
+  // x in [0, 1]: |dw| * 1 < the local budget 1e-6; weight 1.0 has ulp
+  // 2^-23, so bits 0..3 (2^-20 = 9.5e-7) are robust and bit 4 (1.9e-6) is
+  // not.
+  EXPECT_DOUBLE_EQ(local_tolerance(kTol), 1e-6);
+  EXPECT_EQ(m[4], 0xfu);
 }
 
 // On a bundled model with a real image: in every activation, flipping a bit
