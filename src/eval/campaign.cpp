@@ -194,10 +194,23 @@ TrialResult run_trial(RunState& st, const Series& series, const FaultConfig& cfg
     for (size_t i = 0; i < st.batches.inputs.size(); ++i) {
       auto t0 = Clock::now();
       Plan& plan = st.session.load_inputs(st.batches.inputs[i]);
-      st.session.execute(plan);
+      // A flipped index can make a kernel refuse its data: under flips that
+      // batch is delivered wrong (as a crash would be), and the trial goes on.
+      bool refused = false;
+      try {
+        st.session.execute(plan);
+      } catch (const Error&) {
+        if (injector.applied().empty()) throw;
+        refused = true;
+      }
       st.lat_ms.push_back(ms_since(t0));
       int64_t rows = rows_of(st.batches, i), b0 = st.batches.begin[i];
-      r.nan_inf += st.scorer.score(plan, rows, st.top1.data());
+      if (refused) {
+        ++r.kernel_errors;
+        std::fill(st.top1.begin(), st.top1.begin() + rows, -1);
+      } else {
+        r.nan_inf += st.scorer.score(plan, rows, st.top1.data());
+      }
       for (int64_t k = 0; k < rows; ++k) {
         r.sdc += st.top1[k] != st.golden[b0 + k];
         if (!st.labels.empty()) correct += st.top1[k] == st.labels[b0 + k];

@@ -47,6 +47,12 @@ void HookChain::after_kernel(Execution& ex, size_t step) {
   for (ExecHooks* h : hooks_) h->after_kernel(ex, step);
 }
 
+bool HookChain::on_kernel_error(Execution& ex, size_t step, size_t& next) {
+  for (ExecHooks* h : hooks_)
+    if (h->on_kernel_error(ex, step, next)) return true;
+  return false;
+}
+
 size_t HookChain::after_step(Execution& ex, size_t step) {
   size_t next = step + 1;
   for (ExecHooks* h : hooks_) next = std::min(next, h->after_step(ex, step));

@@ -90,6 +90,7 @@ class HookChain : public ExecHooks {
   void on_run_begin(Execution& ex) override;
   void before_step(Execution& ex, size_t step) override;
   void after_kernel(Execution& ex, size_t step) override;
+  bool on_kernel_error(Execution& ex, size_t step, size_t& next) override;
   size_t after_step(Execution& ex, size_t step) override;
   void on_run_end(Execution& ex) override;
 

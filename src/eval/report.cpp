@@ -39,7 +39,7 @@ nlohmann::json point_json(int64_t flips, const std::vector<const TrialResult*>& 
   p["trials"] = ts.size();
   bool labelled = ts.front()->accuracy.has_value();
   double acc_sum = 0, acc_min = 1, acc_max = 0, sdc_max = 0, bits = 0;
-  int64_t nan_inf = 0, det = 0, fa = 0, rec = 0, unc = 0, restarts = 0, reliable = 0;
+  int64_t nan_inf = 0, det = 0, fa = 0, rec = 0, unc = 0, restarts = 0, reliable = 0, kerr = 0;
   for (const TrialResult* t : ts) {
     if (labelled && t->accuracy) {
       acc_sum += *t->accuracy;
@@ -53,6 +53,7 @@ nlohmann::json point_json(int64_t flips, const std::vector<const TrialResult*>& 
     fa += t->false_alarms;
     rec += t->recoveries;
     unc += t->uncorrectable;
+    kerr += t->kernel_errors;
     restarts += t->restarts;
     reliable = std::max(reliable, t->reliable_bytes);
   }
@@ -67,6 +68,7 @@ nlohmann::json point_json(int64_t flips, const std::vector<const TrialResult*>& 
   p["false_alarms"] = fa;
   p["recoveries"] = rec;
   p["uncorrectable"] = unc;
+  p["kernel_errors"] = kerr;
   p["restarts"] = restarts;
   p["reliable_bytes"] = reliable;
   p["bits_flipped_mean"] = bits / n;

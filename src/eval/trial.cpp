@@ -68,6 +68,7 @@ nlohmann::json TrialResult::to_json() const {
   j["false_alarms"] = false_alarms;
   j["recoveries"] = recoveries;
   j["uncorrectable"] = uncorrectable;
+  j["kernel_errors"] = kernel_errors;
   j["restarts"] = restarts;
   j["reexecuted_steps"] = reexecuted_steps;
   j["reliable_bytes"] = reliable_bytes;
@@ -102,6 +103,7 @@ TrialResult TrialResult::from_json(const nlohmann::json& j) {
   t.recoveries = j.at("recoveries").get<int64_t>();
   // Added with the protection modes; older logs lack them.
   t.uncorrectable = j.value("uncorrectable", int64_t{0});
+  t.kernel_errors = j.value("kernel_errors", int64_t{0});
   t.restarts = j.value("restarts", int64_t{0});
   t.reexecuted_steps = j.value("reexecuted_steps", int64_t{0});
   t.reliable_bytes = j.value("reliable_bytes", int64_t{0});

@@ -40,7 +40,9 @@ struct TrialResult {
   std::optional<double> accuracy;  // when labelled
   int64_t sdc = 0;                 // samples whose top-1 differs from golden
   double sdc_rate = 0;
-  int64_t nan_inf = 0;  // samples with a NaN/Inf in any output row
+  int64_t nan_inf = 0;
+  int64_t kernel_errors = 0;  // batches a kernel refused under flips (all wrong)  // samples with a
+                              // NaN/Inf in any output row
   int64_t detections = 0, false_alarms = 0, recoveries = 0;
   int64_t uncorrectable = 0, restarts = 0, reexecuted_steps = 0;
   int64_t reliable_bytes = 0;  // reliable memory the protection mode uses

@@ -24,6 +24,10 @@ class ExecHooks {
   // After step `step` wrote its outputs. Returns the step to run next:
   // step + 1 to go on, or an earlier step to restart from there (recovery).
   virtual size_t after_step(Execution& ex, size_t step) { return step + 1; }
+  // A kernel of step `step` threw save::Error (e.g. a corrupted index).
+  // Return true with `next` set to go on from there (after a repair);
+  // false lets the error propagate.
+  virtual bool on_kernel_error(Execution& ex, size_t step, size_t& next) { return false; }
   // Once per run, after the last step and before the outputs are released.
   virtual void on_run_end(Execution& ex) {}
 };

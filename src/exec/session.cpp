@@ -92,17 +92,29 @@ void execute_steps(Plan& plan, ExecHooks* hooks, Execution& ex, size_t first) {
     PlannedStep& st = steps[s];
     if (hooks) hooks->before_step(ex, s);
     KernelContext ctx{g.nodes[st.node], st.in_views, st.out_views, ex.constants_epoch(), g.opset};
-    if (st.fast) {
-      st.fast->run(ctx);
-    } else {
-      st.def->reference(ctx);
-    }
-    if (hooks) {
-      hooks->after_kernel(ex, s);
-      s = hooks->after_step(ex, s);
-    } else {
+    if (!hooks) {
+      if (st.fast)
+        st.fast->run(ctx);
+      else
+        st.def->reference(ctx);
       ++s;
+      continue;
     }
+    try {
+      if (st.fast)
+        st.fast->run(ctx);
+      else
+        st.def->reference(ctx);
+    } catch (const Error&) {
+      size_t next = s;
+      if (hooks->on_kernel_error(ex, s, next)) {
+        s = next;
+        continue;
+      }
+      throw;
+    }
+    hooks->after_kernel(ex, s);
+    s = hooks->after_step(ex, s);
   }
 }
 

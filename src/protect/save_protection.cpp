@@ -211,6 +211,21 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     return recover(ex, step);
   }
 
+  // A kernel refused its data (a corrupted index, say): the step's weights
+  // and inputs are verified now; if one of them is corrupted it is repaired
+  // and the step re-runs, otherwise the error is genuine and propagates.
+  bool on_kernel_error(Execution& ex, size_t step, size_t& next) override {
+    checker_.wait_all();
+    collect_async();
+    for (const WeightCheck& w : st_->weights[step])
+      if (!weight_ok(ex.plan(), w)) pending_.push_back({step, w.value, "weight"});
+    for (ValueId v : st_->read_checks[step])
+      if (!value_ok(ex, v)) pending_.push_back({step, v, "checksum"});
+    if (pending_.empty()) return false;
+    next = recover(ex, step);
+    return next <= step && !gave_up_;
+  }
+
   void on_run_end(Execution& ex) override {}
 
  private:
