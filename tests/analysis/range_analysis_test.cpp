@@ -18,9 +18,11 @@
 #include <random>
 #include <set>
 
+#include "analysis/bounds_gate.hpp"
 #include "data/dataset.hpp"
 #include "exec/single_node.hpp"
 #include "import/onnx_import.hpp"
+#include "ops/op_test_util.hpp"
 
 namespace save {
 namespace {
@@ -292,60 +294,6 @@ TEST(RangeAnalysis, ParsesInputRange) {
 
 // ---------------------------------------------------------------- models
 
-// Checks every step output element against its bound.
-class BoundsChecker : public ExecHooks {
- public:
-  explicit BoundsChecker(const RangeAnalysis& ra) : ra_(ra) {}
-  void on_run_begin(Execution& ex) override {
-    for (ValueId v : ex.plan().graph().inputs) check(ex, v);
-  }
-  size_t after_step(Execution& ex, size_t step) override {
-    for (ValueId v : ex.plan().steps()[step].outputs)
-      if (v != kNoId) check(ex, v);
-    return step + 1;
-  }
-  int64_t violations = 0, checked = 0, skipped_values = 0;
-  std::string first_violation;
-
- private:
-  void check(Execution& ex, ValueId v) {
-    const Bounds& b = ra_.bounds[v];
-    if (!b.known || b.lo.dtype() != DType::kF32) return;
-    const TensorView t = ex.value(v);
-    if (t.dtype != DType::kF32) return;
-    const int64_t n1 = b.lo.numel();
-    // Batch N: only values whose axis 0 is the batch (batch-1 shape [1, ...]).
-    if (t.numel() != n1) {
-      const Shape& s1 = b.lo.shape();
-      if (s1.empty() || s1[0] != 1 || t.rank() != s1.size() ||
-          !std::equal(s1.begin() + 1, s1.end(), t.shape.begin() + 1)) {
-        ++skipped_values;
-        return;
-      }
-    }
-    const float* x = t.ptr<float>();
-    const float* lo = b.lo.ptr<float>();
-    const float* hi = b.hi.ptr<float>();
-    for (int64_t e = 0; e < t.numel(); ++e) {
-      const int64_t k = e % n1;
-      ++checked;
-      if (!(x[e] >= lo[k] && x[e] <= hi[k])) {
-        if (violations++ == 0)
-          first_violation = ex.plan().graph().values[v].name + " element " + std::to_string(k) +
-                            ": " + std::to_string(x[e]) + " not in [" + std::to_string(lo[k]) +
-                            ", " + std::to_string(hi[k]) + "]";
-      }
-    }
-  }
-  const RangeAnalysis& ra_;
-};
-
-Tensor filled(Shape s, float v) {
-  Tensor t(DType::kF32, std::move(s));
-  std::fill_n(t.ptr<float>(), t.numel(), v);
-  return t;
-}
-
 class ModelSoundness : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ModelSoundness, EveryValueInsideItsBound) {
@@ -360,7 +308,7 @@ TEST_P(ModelSoundness, EveryValueInsideItsBound) {
   bool image_model = g.inputs.size() == 1 && probe[0].shape() == (Shape{1, 1, 28, 28});
   for (const Tensor& t : probe) ASSERT_TRUE(is_float(t.dtype())) << "fixture with int input";
 
-  BoundsChecker checker(ra);
+  test::BoundsGate checker(ra);
   session.set_hooks(&checker);
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> u(0.f, 1.f);
@@ -372,6 +320,7 @@ TEST_P(ModelSoundness, EveryValueInsideItsBound) {
   auto run_with = [&](auto make) {
     std::vector<Tensor> in;
     for (const Tensor& p : probe) in.push_back(make(p.shape()));
+    checker.batch = in[0].shape()[0];
     session.run(in);
   };
   int64_t runs = 0;
@@ -382,6 +331,7 @@ TEST_P(ModelSoundness, EveryValueInsideItsBound) {
   if (image_model) {
     const Dataset ds = load_dataset("fashion-mnist");
     for (int64_t i = 0; i < 100; ++i, ++runs) session.run({slice_rows(ds.images, i, i + 1)});
+    checker.batch = 100;
     session.run({slice_rows(ds.images, 100, 200)});
     ++runs;
   }
@@ -392,7 +342,7 @@ TEST_P(ModelSoundness, EveryValueInsideItsBound) {
   });
   ++runs;
   for (float c : {0.f, 1.f}) {
-    run_with([&](Shape s) { return filled(s, c); });
+    run_with([&](Shape s) { return test::filled_f32(s, c); });
     ++runs;
   }
   session.set_hooks(nullptr);
@@ -404,6 +354,7 @@ TEST_P(ModelSoundness, EveryValueInsideItsBound) {
               static_cast<long long>(runs), static_cast<long long>(checker.checked),
               static_cast<long long>(checker.violations));
   EXPECT_EQ(checker.violations, 0) << checker.first_violation;
+  EXPECT_TRUE(checker.unmapped.empty()) << "unmapped: " << checker.unmapped.front();
   EXPECT_GT(checker.checked, 0);
 }
 
