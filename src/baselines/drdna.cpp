@@ -163,20 +163,26 @@ class DrDna : public ProfiledBaseline {
         if (static_cast<size_t>(l.channels) != s.channel_mean.size()) continue;
         float* p = v.ptr<float>();
         image_sum_.assign(static_cast<size_t>(l.images), 0.0);
-        // Contiguous runs (one channel's positions, or one token's channels)
-        // written branch-free so the compiler vectorises them.
+        // Contiguous runs (one channel's positions, or one token's channels):
+        // a read-only, branch-free pass the compiler vectorises; only a run
+        // that holds an outlier is written (patched) in a second pass.
         auto patch_run = [&](float* q, int64_t len, const float* mean, int64_t mean_step) {
           float acc = 0;
           int64_t bad = 0;
           for (int64_t i = 0; i < len; ++i) {
             float x = q[i];
             bool out = !(x >= s.lo && x <= s.hi);  // also NaN
-            float y = out ? mean[i * mean_step] : x;
-            q[i] = y;
             bad += out;
-            acc += y;
+            acc += out ? 0.f : x;
           }
-          outliers += bad;
+          if (bad > 0) {
+            for (int64_t i = 0; i < len; ++i)
+              if (!(q[i] >= s.lo && q[i] <= s.hi)) {
+                q[i] = mean[i * mean_step];
+                acc += q[i];
+              }
+            outliers += bad;
+          }
           return static_cast<double>(acc);
         };
         for (int64_t n = 0; n < l.images; ++n) {
