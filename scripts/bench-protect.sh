@@ -11,7 +11,7 @@ SAVE=build/src/save
 ROUNDS=${ROUNDS:-5}
 models=("$@")
 [ ${#models[@]} -eq 0 ] && models=(fmnist-cnn fmnist-resnet fmnist-vit)
-modes=("none" "save" "save --sync-checks" "save --activation-check range"
+modes=("none" "save" "save --async-checks" "save --activation-check range"
        "save --weight-check checksum")
 for m in "${models[@]}"; do
   plan=$(mktemp)

@@ -20,9 +20,9 @@ void add_protect_options(CLI::App* c, const std::shared_ptr<ProtectArgs>& a) {
                 "save: 'full' (range checks + fingerprints of non-robust bits) or 'range' "
                 "(range checks only)")
       ->capture_default_str();
-  c->add_flag("--sync-checks", a->sync_checks,
-              "save: run every check on the compute thread (default: a checker thread takes "
-              "what can overlap the next step)");
+  c->add_flag("--async-checks", a->async_checks,
+              "save: a checker thread (the second core) takes the checks that can overlap the "
+              "next step (default: every check on the compute thread)");
   c->add_option("--input-range", a->input_ranges,
                 "save: NAME=LO:HI constraint on a model input (default [0, 1] for float inputs)");
   c->add_option("--tolerance", a->tolerance,
@@ -39,7 +39,7 @@ eval::ProtectionOptions protection_options(const ProtectArgs& a, const std::stri
   o.reliable_mem = a.reliable_mem;
   o.weight_check = a.weight_check;
   o.activation_check = a.activation_check;
-  o.async_checks = !a.sync_checks;
+  o.async_checks = a.async_checks;
   for (const std::string& r : a.input_ranges) o.input_ranges.insert(parse_input_range(r));
   o.batch = batch;
   return o;

@@ -32,8 +32,9 @@ struct ProtectionOptions {
   // copy) or "checksum" (a golden checksum per weight in reliable memory).
   std::string weight_check = "host";
   // save: run the checks that can wait on a second thread (the "host"
-  // core) while the next step computes; false runs them inline.
-  bool async_checks = true;
+  // core) while the next step computes. Off by default: on this shared
+  // 2-vCPU machine the hand-offs cost more than they hide (docs/PROTECTION.md).
+  bool async_checks = false;
   // save: "full" (range checks + fingerprints of the non-robust bits) or
   // "range" (range checks only: cheaper, blind to in-range corruption).
   std::string activation_check = "full";

@@ -25,39 +25,49 @@ CheckerThread::~CheckerThread() {
   worker_.join();
 }
 
-void CheckerThread::submit(std::function<void()> task, size_t bytes) {
+void CheckerThread::submit(std::function<void()> task, size_t bytes, Priority p) {
   if (!threaded_ || bytes < kInlineBytes) {
     task();
     return;
   }
+  const bool urgent = p == Priority::kUrgent;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(std::move(task));
+    if (urgent)
+      queue_.push_front({std::move(task), true});
+    else
+      queue_.push_back({std::move(task), false});
   }
+  if (urgent) urgent_submitted_.fetch_add(1, std::memory_order_release);
   submitted_.fetch_add(1, std::memory_order_release);
   if (sleeping_.load(std::memory_order_acquire)) cv_.notify_one();
 }
 
-void CheckerThread::wait_all() {
-  if (!threaded_) return;
-  const uint64_t target = submitted_.load(std::memory_order_acquire);
-  for (int i = 0; i < kStealAfter && completed_.load(std::memory_order_acquire) < target; ++i)
+void CheckerThread::run(Task& t) {
+  t.fn();
+  if (t.urgent) urgent_completed_.fetch_add(1, std::memory_order_release);
+  completed_.fetch_add(1, std::memory_order_release);
+}
+
+void CheckerThread::wait_for(std::atomic<uint64_t>& done, uint64_t target, bool urgent_only) {
+  for (int i = 0; i < kStealAfter && done.load(std::memory_order_acquire) < target; ++i)
     _mm_pause();
-  if (completed_.load(std::memory_order_acquire) >= target) return;
-  // The worker is behind (or not scheduled: the machine is busy): run what
-  // it has not started yet here, so a late worker costs at most the task it
-  // is in.
-  std::deque<std::function<void()>> mine;
+  if (done.load(std::memory_order_acquire) >= target) return;
+  std::deque<Task> mine;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    mine.swap(queue_);
+    if (!urgent_only) {
+      mine.swap(queue_);
+    } else {
+      while (!queue_.empty() && queue_.front().urgent) {
+        mine.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
   }
-  for (auto& task : mine) {
-    task();
-    completed_.fetch_add(1, std::memory_order_release);
-  }
+  for (Task& t : mine) run(t);
   int spins = 0;
-  while (completed_.load(std::memory_order_acquire) < target) {
+  while (done.load(std::memory_order_acquire) < target) {
     if (++spins < kSpins)
       _mm_pause();
     else
@@ -65,9 +75,17 @@ void CheckerThread::wait_all() {
   }
 }
 
+void CheckerThread::wait_urgent() {
+  if (threaded_) wait_for(urgent_completed_, urgent_submitted_.load(), true);
+}
+
+void CheckerThread::wait_all() {
+  if (threaded_) wait_for(completed_, submitted_.load(), false);
+}
+
 void CheckerThread::loop() {
   for (;;) {
-    std::function<void()> task;
+    Task task;
     {
       std::unique_lock<std::mutex> lock(mu_);
       if (queue_.empty()) {
@@ -87,8 +105,7 @@ void CheckerThread::loop() {
       task = std::move(queue_.front());
       queue_.pop_front();
     }
-    task();
-    completed_.fetch_add(1, std::memory_order_release);
+    run(task);
   }
 }
 

@@ -90,7 +90,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     std::string n = "save";
     if (range_only_) n += "+range";
     if (weight_sums_) n += "+wsum";
-    if (!checker_.threaded()) n += "+sync";
+    if (checker_.threaded()) n += "+async";
     return n;
   }
   ExecHooks* hooks() override { return this; }
@@ -118,6 +118,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     auto t0 = Clock::now();
     st_ = &state_for(ex.plan());
     retries_.clear();
+    frontier_ = -1;
     // A read check on the checker thread reports after the reader ran, by
     // when the producer's inputs may be gone and the restart reaches back
     // further. Cheaper while nothing fails; after a run with a detection
@@ -165,12 +166,12 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
               if (!range_check(x, c.layout, c.lo.data(), c.hi.data()))
                 async_failure({step, v, "range"});
             },
-            ex.value(v).nbytes());
+            ex.value(v).nbytes(), CheckerThread::Priority::kUrgent);
       st_->sums[v] = masked_crc(x, static_cast<size_t>(ex.value(v).numel()), c.mask);
     }
     // The inputs of this step must be verified as it read them, before the
     // next flips can land.
-    checker_.wait_all();
+    checker_.wait_urgent();
     collect_async();
     add_check_time(t0);
   }
@@ -186,7 +187,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
           [this, &plan, &w, step] {
             if (!weight_ok(plan, w)) async_failure({step, w.value, "weight"});
           },
-          plan.values()[w.value].constant.nbytes());
+          plan.values()[w.value].constant.nbytes(), CheckerThread::Priority::kBeforeRelease);
     // The inputs of the next step as they are now (flips land between
     // steps), verified while it computes; after the last step, the outputs
     // about to be released, and every pending check.
@@ -199,7 +200,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
             [this, &ex, v, next] {
               if (!value_ok(ex, v)) async_failure({next, v, "checksum"});
             },
-            ex.value(v).nbytes());
+            ex.value(v).nbytes(), CheckerThread::Priority::kUrgent);
     } else {
       for (ValueId v : st_->read_checks[next])
         if (!value_ok(ex, v)) pending_.push_back({next, v, "checksum"});
@@ -207,8 +208,9 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
       collect_async();
     }
     add_check_time(t0);
-    if (pending_.empty()) return next;
-    return recover(ex, step);
+    size_t go = pending_.empty() ? next : recover(ex, step);
+    frontier_ = std::max(frontier_, static_cast<int64_t>(step));
+    return go;
   }
 
   // A kernel refused its data (a corrupted index, say): the step's weights
@@ -325,11 +327,14 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
         const bool weight = std::string(f.check) == "weight";
         // A weight whose repaired bits are wrong again is stuck; new flips
         // elsewhere in it are not. An activation cannot tell which bits
-        // failed: the same check failing kActivationRetries times in one run
-        // is taken as stuck (a new random flip there each time is unlikely).
+        // failed, but re-executed steps see no new flips (their moments have
+        // passed): one failing again at the same place while the run replays
+        // steps it already passed is stuck.
         auto key = std::make_pair(f.step, f.value);
-        bool stuck =
-            weight ? repaired_bits_came_back(plan, f.value) : ++retries_[key] > kActivationRetries;
+        const bool replaying = static_cast<int64_t>(now) < frontier_;
+        bool stuck = weight
+                         ? repaired_bits_came_back(plan, f.value)
+                         : (replaying && retries_[key] > 0) || ++retries_[key] > kActivationRetries;
         if (stuck || restarts_this_run_ >= kMaxRestarts || gave_up_) {
           if (!gave_up_) {
             report_.uncorrectable.push_back({node, g.values[f.value].name, f.check});
@@ -511,8 +516,10 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
   }
 
   // Per run: beyond this many restarts, report and stop.
-  static constexpr int kMaxRestarts = 1000;
-  static constexpr int kActivationRetries = 3;
+  static constexpr int kMaxRestarts = 100000;
+  // Failures of one activation in new territory before it counts as stuck
+  // anyway (a safety net; the replay rule is the real test).
+  static constexpr int kActivationRetries = 1000;
   static constexpr size_t kMaxChannelBounds = 256;
 
   // The bytes of weight `v` that differ from the host copy, as (offset, xor).
@@ -553,6 +560,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
   std::map<ValueId, std::vector<std::pair<size_t, uint8_t>>> repaired_;  // this run
   int restarts_this_run_ = 0;
   bool gave_up_ = false;
+  int64_t frontier_ = -1;  // the furthest step whose after_step has run
   bool sync_reads_ = false;
   int64_t detections_before_run_ = 0;
   size_t step_now_ = 0;  // the step after which recover() runs
