@@ -318,6 +318,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
       // the step that read it, and is what a stuck bit is reported as.
       std::stable_partition(failures.begin(), failures.end(),
                             [](const Failure& f) { return std::string(f.check) == "weight"; });
+      std::set<size_t> weight_repair_steps;
       for (const Failure& f : failures) {
         ++report_.counts.detections;
         if (!flips_in) ++report_.counts.false_alarms;
@@ -331,10 +332,15 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
         // passed): one failing again at the same place while the run replays
         // steps it already passed is stuck.
         auto key = std::make_pair(f.step, f.value);
+        // A range failure of a step whose weight is repaired in this round
+        // is explained by that weight (flipped again after an earlier repair
+        // and re-read by the replay), not stuck.
         const bool replaying = static_cast<int64_t>(now) < frontier_;
-        bool stuck = weight
-                         ? repaired_bits_came_back(plan, f.value)
-                         : (replaying && retries_[key] > 0) || ++retries_[key] > kActivationRetries;
+        const bool explained = !weight && weight_repair_steps.count(f.step) > 0;
+        bool stuck = weight ? repaired_bits_came_back(plan, f.value)
+                            : !explained && ((replaying && retries_[key] > 0) ||
+                                             ++retries_[key] > kActivationRetries);
+        if (weight && !stuck) weight_repair_steps.insert(f.step);
         if (stuck || restarts_this_run_ >= kMaxRestarts || gave_up_) {
           if (!gave_up_) {
             report_.uncorrectable.push_back({node, g.values[f.value].name, f.check});
