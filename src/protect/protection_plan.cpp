@@ -30,7 +30,11 @@ void add_channel(ActivationPlan& a, float lo, float hi, double tol, uint32_t rob
   }
   BitClasses bc = classify_bits(lo, hi, tol);
   for (int b = 0; b < 32; ++b) {
-    if ((robust & (1u << b)) != 0 || bc.bit[b] == BitClass::kRobust) {
+    // Robust only where the analysis' mask says so: it applies the local
+    // tolerance that keeps amplification by later layers within the output
+    // tolerance (analysis/robust_masks.hpp); classify_bits at the full
+    // tolerance would let such bits go unchecked.
+    if ((robust & (1u << b)) != 0) {
       a.robust_bits += 1;
       continue;
     }
