@@ -24,8 +24,9 @@ def main():
               "reliable memory |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for m in j["modes"]:
-            if m.get("skipped"):
-                print(f"| {m['mode']} | skipped: {m.get('reason', '')} | | | | | | |")
+            if "points" not in m:
+                why = m.get("skipped") or m.get("reason") or m.get("note") or "not run"
+                print(f"| {m['mode']} | skipped: {why} | | | | | | |")
                 continue
             pts = {(p["scenario"], p["flips"]): p for p in m["points"]}
 
