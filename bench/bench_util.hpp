@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/stats.hpp"
 #include "core/tensor.hpp"
 #include "exec/plan.hpp"
 #include "ir/graph.hpp"
@@ -22,19 +23,6 @@ namespace save::bench {
 // FMA pipes at about 3.66 GHz = 117 GFLOP/s). Set with the CMake cache
 // variable SAVE_PEAK_GFLOPS_PER_CORE.
 inline constexpr double kPeakGflopsPerCore = SAVE_PEAK_GFLOPS_PER_CORE;
-
-// Linear-interpolated percentile, p in [0, 1]; 0 for an empty sample.
-inline double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  double idx = p * static_cast<double>(v.size() - 1);
-  size_t lo = static_cast<size_t>(idx);
-  size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (idx - static_cast<double>(lo));
-}
-inline double median(std::vector<double> v) {
-  return percentile(std::move(v), 0.5);
-}
 
 // float32 tensor with elements uniform in [lo, hi).
 inline Tensor random_tensor(Shape shape, std::mt19937& rng, float lo = 0.f, float hi = 1.f) {

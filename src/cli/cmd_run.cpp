@@ -13,6 +13,7 @@
 #include "cli/protect_options.hpp"
 #include "core/error.hpp"
 #include "core/hash.hpp"
+#include "core/stats.hpp"
 #include "data/dataset.hpp"
 #include "data/npy.hpp"
 #include "eval/protection.hpp"
@@ -23,15 +24,6 @@
 namespace save::cli {
 
 namespace {
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  double idx = p * static_cast<double>(v.size() - 1);
-  size_t lo = static_cast<size_t>(idx);
-  size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (idx - static_cast<double>(lo));
-}
 
 int64_t argmax_row(const float* p, int64_t n) {
   return std::max_element(p, p + n) - p;
@@ -108,18 +100,11 @@ void add_run_command(CLI::App& app, int& exit_code) {
     if (prot->mode != "none") {
       protection = eval::make_protection(
           prot->mode, session, protection_options(*prot, file_sha256(args->model), args->batch));
-      session.set_hooks(protection->hooks());
       protection->begin_trial(nullptr);
     }
     auto run_protected = [&](const std::vector<Tensor>& in) {
-      if (protection) {
-        session.plan_for(in);
-        if (session.plans().size() != prepared_plans) {
-          protection->prepare(session);
-          prepared_plans = session.plans().size();
-        }
-      }
-      return session.run(in);
+      return protection ? eval::run_protected(*protection, session, in, prepared_plans)
+                        : session.run(in);
     };
     using clock = std::chrono::steady_clock;
     std::vector<double> lat_ms;
@@ -195,7 +180,6 @@ void add_run_command(CLI::App& app, int& exit_code) {
     eval::ProtectionCounts pc;
     const protect::SaveRunReport* save_rep = nullptr;
     if (protection) {
-      session.set_hooks(nullptr);
       pc = protection->end_trial();
       save_rep = protect::save_report(*protection);
     }
