@@ -30,6 +30,21 @@ std::unique_ptr<Protection> make_protection(const std::string& mode, Session& se
   fail("unknown --protect mode '{}' (known: {})", mode, fmt::join(known, ", "));
 }
 
+std::vector<Tensor> run_protected(Protection& p, Session& session,
+                                  const std::vector<Tensor>& inputs, size_t& prepared) {
+  session.plan_for(inputs);
+  if (session.plans().size() != prepared) {
+    p.prepare(session);
+    prepared = session.plans().size();
+  }
+  session.set_hooks(p.hooks());
+  struct Unhook {
+    Session& s;
+    ~Unhook() { s.set_hooks(nullptr); }
+  } unhook{session};
+  return session.run(inputs);
+}
+
 HookChain::HookChain(std::vector<ExecHooks*> hooks) {
   for (ExecHooks* h : hooks)
     if (h) hooks_.push_back(h);

@@ -83,6 +83,13 @@ class Protection {
 std::unique_ptr<Protection> make_protection(const std::string& mode, Session& session,
                                             const ProtectionOptions& opts = {});
 
+// Runs `inputs` protected by `p` outside a campaign (save run, the C++
+// API): prepares `p` first when they need a plan it has not seen (a new
+// batch shape; `prepared` counts the plans it has seen), runs with its
+// hooks, and leaves the session without hooks.
+std::vector<Tensor> run_protected(Protection& p, Session& session,
+                                  const std::vector<Tensor>& inputs, size_t& prepared);
+
 // Runs several hook sets as one: each hook point in order; after_step takes
 // the earliest restart any of them asks for.
 class HookChain : public ExecHooks {

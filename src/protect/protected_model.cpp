@@ -20,17 +20,7 @@ ProtectedModel::ProtectedModel(const std::string& onnx_path, eval::ProtectionOpt
 }
 
 std::vector<Tensor> ProtectedModel::run(const std::vector<Tensor>& inputs) {
-  session_.plan_for(inputs);
-  if (session_.plans().size() != prepared_plans_) {
-    protection_->prepare(session_);
-    prepared_plans_ = session_.plans().size();
-  }
-  session_.set_hooks(protection_->hooks());
-  struct Unhook {
-    Session& s;
-    ~Unhook() { s.set_hooks(nullptr); }
-  } unhook{session_};
-  return session_.run(inputs);
+  return eval::run_protected(*protection_, session_, inputs, prepared_plans_);
 }
 
 const SaveRunReport& ProtectedModel::report() const {
