@@ -52,6 +52,11 @@ void add_eval_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   c->add_option("--threads", s.threads, "Threads (default: all cores)");
   c->add_option("--batch", s.batch, "Batch size")->capture_default_str();
+  c->add_option("--latency-rounds", s.latency_rounds,
+                "Interleaved timing rounds (every mode once per round, fault-free; --quick: 7)")
+      ->capture_default_str();
+  c->add_option("--latency-batches", s.latency_batches, "Batches each mode runs per timing round")
+      ->capture_default_str();
   // The options `save run|inject --protect` take, minus --protect itself:
   // eval runs every mode (--modes picks them).
   add_protect_options(c, a->protect);
@@ -68,6 +73,7 @@ void add_eval_command(CLI::App& app, int& exit_code) {
       if (c->count("--trials")) spec.trials = a->spec.trials;
       if (c->count("--ood-samples")) spec.ood_samples = a->spec.ood_samples;
       if (c->count("--threads")) spec.threads = a->spec.threads;
+      if (c->count("--latency-rounds")) spec.latency_rounds = a->spec.latency_rounds;
     }
     spec.modes = a->modes;
     spec.progress_tty = eval::Progress::stderr_is_tty();

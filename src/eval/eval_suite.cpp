@@ -18,6 +18,7 @@
 #include "data/ood.hpp"
 #include "eval/campaign.hpp"
 #include "eval/files.hpp"
+#include "eval/interleaved_latency.hpp"
 #include "eval/progress.hpp"
 #include "eval/report.hpp"
 #include "eval/svg.hpp"
@@ -71,6 +72,10 @@ void validate(const EvalSpec& s) {
   SAVE_CHECK(s.batch >= 1, "--batch must be >= 1 (got {})", s.batch);
   SAVE_CHECK(s.limit >= 0, "--limit must be >= 0 (got {})", s.limit);
   SAVE_CHECK(s.ood_samples >= 0, "--ood-samples must be >= 0 (got {})", s.ood_samples);
+  SAVE_CHECK(s.latency_rounds >= 1 && s.latency_rounds <= 1000,
+             "--latency-rounds must be in 1..1000 (got {})", s.latency_rounds);
+  SAVE_CHECK(s.latency_batches >= 1 && s.latency_batches <= 1000,
+             "--latency-batches must be in 1..1000 (got {})", s.latency_batches);
   SAVE_CHECK(!s.flips.empty(), "give at least one flip count");
   for (int64_t f : s.flips) SAVE_CHECK(f >= 0, "flip counts must be >= 0 (got {})", f);
   SAVE_CHECK(!s.scenarios.empty(), "give at least one scenario");
@@ -285,6 +290,55 @@ void run_mode(Runner& r, ModeRun& m, const Dataset& clean, const std::vector<Ood
   }
 }
 
+// ---- latency ----------------------------------------------------------
+
+// Every mode that ran, timed fault-free in interleaved rounds
+// (eval/interleaved_latency.hpp). Kept in DIR/latency.json and reused when
+// a later run asks for the same modes and settings, so that a resumed eval
+// with nothing left to run gives the same results. Null when `none` did
+// not run (nothing to divide by) or the campaigns are incomplete (a
+// stopped run times nothing: the next one will).
+json interleaved_latency(const EvalSpec& s, const std::vector<ModeRun>& modes, const Dataset& clean,
+                         int64_t samples, bool complete) {
+  std::vector<LatencyEntrant> entrants;
+  std::vector<std::string> names;
+  for (const ModeRun& m : modes)
+    if (m.note.empty()) {
+      entrants.push_back({m.mode, m.session.get(), m.protection.get()});
+      names.push_back(m.mode);
+    }
+  if (!complete || std::find(names.begin(), names.end(), "none") == names.end()) return json();
+  int64_t nb = std::min<int64_t>(s.latency_batches, (samples + s.batch - 1) / s.batch);
+  json ctx = {{"modes", names},
+              {"rounds", s.latency_rounds},
+              {"batches", nb},
+              {"batch", s.batch},
+              {"threads", s.threads}};
+  std::string path = join_dir(s.out_dir, "latency.json");
+  json old = json::parse(read_file_or_empty(path), nullptr, false);
+  if (!old.is_discarded() && old.is_object() && old.value("context", json()) == ctx) return old;
+
+  std::vector<Tensor> batches;
+  for (int64_t i = 0; i < nb; ++i)
+    batches.push_back(slice_rows(clean.images, i * s.batch, std::min(samples, (i + 1) * s.batch)));
+  note(s, fmt::format("timing {} modes fault-free: {} interleaved rounds of {} batch(es)",
+                      names.size(), s.latency_rounds, nb));
+  InterleavedLatency lat = measure_interleaved(entrants, batches, s.latency_rounds, "none");
+  json out = {{"context", ctx},
+              {"reference", lat.reference},
+              {"rounds", lat.rounds},
+              {"batches", lat.batches},
+              {"modes", json::object()}};
+  for (const ModeLatency& m : lat.modes)
+    out["modes"][m.mode] = {
+        {"median_ms", m.median_ms},
+        {"round_ms", m.round_ms},
+        {"vs_none", {{"median", m.ratio_median}, {"q1", m.ratio_q1}, {"q3", m.ratio_q3}}},
+        {"false_alarms", m.detections}};
+  write_file_atomic(path, out.dump(2) + "\n");
+  return out;
+}
+
 // ---- reporting --------------------------------------------------------
 
 std::string pct(const json& v, int digits = 2) {
@@ -310,10 +364,8 @@ const json* point_at(const json& mode, const std::string& scenario, int64_t flip
   return nullptr;
 }
 
-// What "x none" divides by: the mean of none's fault-free latencies over
-// the scenarios. Those runs do the same work, so pooling them halves the
-// noise of a busy machine instead of letting one scenario's slow moment
-// flatter or punish every mode in it.
+// What "x none" divides by without interleaved timing: the mean of none's
+// fault-free latencies over the scenarios (those runs do the same work).
 std::optional<double> none_latency(const json& results) {
   double sum = 0;
   int n = 0;
@@ -325,17 +377,45 @@ std::optional<double> none_latency(const json& results) {
   return sum / n;
 }
 
-// Adds "x none" and the reliable share to every point.
+// A mode's own fault-free latency in `scenario`'s campaign (the mean over
+// its scenarios when that campaign has no fault-free point).
+std::optional<double> own_clean_latency(const json& m, const json& scenario) {
+  double sum = 0;
+  int n = 0;
+  for (const json& p : m["points"])
+    if (p["flips"] == 0 && p.contains("latency_ms")) {
+      if (p["scenario"] == scenario) return p["latency_ms"].get<double>();
+      sum += p["latency_ms"].get<double>(), ++n;
+    }
+  if (n == 0 || sum <= 0) return std::nullopt;
+  return sum / n;
+}
+
+// Adds "x none" and the reliable share to every point. With interleaved
+// timing (results["latency"]), a point's x none is the mode's interleaved
+// fault-free ratio times what the flips cost it inside its own campaign
+// (the point's AccurateLatency over the campaign's fault-free latency, run
+// minutes apart at most): machine noise between modes no longer enters.
 void add_ratios(json& results) {
   std::optional<double> ref = none_latency(results);
   results["none_latency_ms"] = ref ? json(*ref) : json();
+  const json& lat = results["latency"];
   for (json& m : results["modes"]) {
     if (m["status"] != "ran") continue;
     double mem = m["inference_bytes"].get<double>();
+    std::optional<double> ratio;
+    if (!lat.is_null() && lat["modes"].contains(m["mode"].get<std::string>()))
+      ratio = lat["modes"][m["mode"].get<std::string>()]["vs_none"]["median"].get<double>();
     for (json& p : m["points"]) {
-      p["accurate_latency_vs_none"] = ref && p.contains("accurate_latency_ms")
-                                          ? json(p["accurate_latency_ms"].get<double>() / *ref)
-                                          : json();
+      json x;
+      if (p.contains("accurate_latency_ms")) {
+        std::optional<double> own = own_clean_latency(m, p["scenario"]);
+        if (ratio && own)
+          x = *ratio * p["accurate_latency_ms"].get<double>() / *own;
+        else if (!ratio && ref)
+          x = p["accurate_latency_ms"].get<double>() / *ref;
+      }
+      p["accurate_latency_vs_none"] = x;
       p["reliable_fraction"] = mem > 0 ? json(p["reliable_bytes"].get<double>() / mem) : json();
     }
   }
@@ -395,6 +475,32 @@ std::string results_csv(const json& r) {
   return out;
 }
 
+// The interleaved timing: per mode, its median latency and its ratio to
+// none's with quartiles over the rounds.
+std::string latency_md(const json& r) {
+  const json& lat = r["latency"];
+  if (lat.is_null())
+    return "\nNo interleaved timing (`none` did not run, or the campaigns are incomplete): x none "
+           "divides by the mean of none's fault-free campaign latencies, measured mode after "
+           "mode.\n";
+  std::string md = fmt::format(
+      "\n## Latency, fault-free, interleaved\n\n{} rounds; in each, every mode runs the same {} "
+      "batch(es) once, the order rotating by one mode per round (after one untimed warm-up "
+      "pass). ms: median over rounds of the median per batch; x none: median over rounds of "
+      "the mode's time over none's in the same round, with quartiles.\n\n| mode | ms/batch | x "
+      "none | quartiles | false alarms |\n|---|---:|---:|---|---:|\n",
+      num(lat["rounds"]), num(lat["batches"]));
+  for (const json& name : lat["context"]["modes"]) {
+    const std::string mode = name.get<std::string>();
+    const json& m = lat["modes"][mode];
+    md += fmt::format("| {} | {:.3f} | {:.3f}x | {:.3f} - {:.3f} | {} |\n", mode,
+                      m["median_ms"].get<double>(), m["vs_none"]["median"].get<double>(),
+                      m["vs_none"]["q1"].get<double>(), m["vs_none"]["q3"].get<double>(),
+                      num(m["false_alarms"]));
+  }
+  return md;
+}
+
 std::string report_md(const json& r, const std::vector<OodSetInfo>& sets) {
   std::string md = fmt::format("# SAVE evaluation: `{}`\n\n", r["model"].get<std::string>());
   md += fmt::format("- model sha256 `{}`\n", r["model_sha256"].get<std::string>());
@@ -446,11 +552,12 @@ std::string report_md(const json& r, const std::vector<OodSetInfo>& sets) {
   }
   md +=
       "\nCounts are totals over the trials. False alarms are detections while no flip had "
-      "landed. AccurateLatency = latency x (1 + SDC rate); x none divides it by `none`'s "
-      "fault-free latency (the mean of its fault-free runs). Latency is the median per batch of "
-      "each trial, measured while the modes run one after the other: on a shared machine, "
-      "compare overheads with care. Reliable memory is the most a trial used, and its share of "
-      "inference memory (one batch's weights and activation arena).\n";
+      "landed. AccurateLatency = latency x (1 + SDC rate), latency being the median per batch of "
+      "each trial. x none: the mode's fault-free latency over `none`'s, measured in interleaved "
+      "rounds (below), times the point's AccurateLatency over the mode's own fault-free latency "
+      "in the same campaign (what the flips cost it). Reliable memory is the most a trial used, "
+      "and its share of inference memory (one batch's weights and activation arena).\n";
+  md += latency_md(r);
   if (!sets.empty()) {
     md += "\n## Out-of-distribution inputs (fault-free)\n\nfalse alarms / wrong outputs per set: ";
     md +=
@@ -577,6 +684,7 @@ Headline headline(const json& m, int64_t flips) {
     }
   }
   if (clean_n > 0) h.clean_cost = clean_sum / clean_n;
+  h.false_alarms += m.value("latency_false_alarms", int64_t{0});
   for (const json& o : m["ood"]) {
     h.ood_alarms += o["false_alarms"].get<int64_t>();
     h.ood_wrong += o["wrong_outputs"].get<int64_t>();
@@ -625,8 +733,9 @@ std::string short_table(const json& r, int64_t flips) {
   }
   out += fmt::format(
       "acc: top-1 accuracy (agreement with the fault-free answers when unlabelled).\n"
-      "latency x none: fault-free latency over none's. AccLat @{0}: AccurateLatency = latency x\n"
-      "  (1 + SDC rate) at {0} flips (the worse scenario) over none's fault-free latency.\n"
+      "latency x none: fault-free latency over none's (median of interleaved rounds). AccLat "
+      "@{0}:\n"
+      "  AccurateLatency = latency x (1 + SDC rate) at {0} flips (the worse scenario), x none.\n"
       "false alarms: detections in fault-free runs. OOD: out-of-distribution inputs, fault-free;\n"
       "  wrong = answers that differ from the unprotected model's.\n",
       flips);
@@ -686,6 +795,7 @@ EvalSpec quick_spec(EvalSpec s) {
   // One thread: OpenMP barriers dominate so small a model, and on a busy
   // 2-core machine two threads made the run 7x slower (174 s vs 25 s).
   s.threads = 1;
+  s.latency_rounds = 7;
   return s;
 }
 
@@ -750,10 +860,18 @@ EvalOutcome run_eval(const EvalSpec& spec) {
   results["profile_samples"] = opts.profile_samples;
   results["machine"] = machine_info(spec.threads);
   results["golden_accuracy"] = json();
+  results["latency"] = interleaved_latency(spec, modes, clean, samples, runner.complete);
   results["modes"] = json::array();
   for (const ModeRun& m : modes) {
     if (m.mode == "none" && m.golden_accuracy) results["golden_accuracy"] = *m.golden_accuracy;
     results["modes"].push_back(mode_json(m));
+  }
+  for (json& m : results["modes"]) {
+    const json& lat = results["latency"];
+    if (m["status"] != "ran" || lat.is_null()) continue;
+    const json& ml = lat["modes"][m["mode"].get<std::string>()];
+    m["latency_vs_none"] = ml["vs_none"];
+    m["latency_false_alarms"] = ml["false_alarms"];
   }
   add_ratios(results);
   results["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -52,13 +52,19 @@ struct EvalSpec {
   std::FILE* progress = stderr;  // the bar over the whole eval, and notes (null: silent)
   bool progress_tty = false;
   int64_t max_new_trials = -1;  // tests: stop after this many new trials (stands for a kill)
+  // Latency: every mode timed fault-free in `latency_rounds` interleaved
+  // rounds (rotating order) over the first `latency_batches` batches
+  // (eval/interleaved_latency.hpp); ratios to `none` are medians of the
+  // per-round ratios. Stored in DIR/latency.json and reused on resume.
+  int latency_rounds = 9;
+  int64_t latency_batches = 4;
 };
 
 // `--quick`: the subset that finishes well under 3 minutes on a 2-core
 // machine for fmnist-cnn (24 s for all nine modes on a busy one): the
 // first 1,000 test images, 1 trial per point (every flip count of the full
 // run), 200 inputs per OOD set, ranger/drdna profiled on 2,000 training
-// images, 1 thread. Returns `s` with those settings.
+// images, 1 thread, 7 latency rounds. Returns `s` with those settings.
 EvalSpec quick_spec(EvalSpec s);
 
 struct EvalOutcome {

@@ -59,11 +59,15 @@ std::string accuracy_svg(const nlohmann::json& summary) {
   bool labelled = !summary.value("golden_accuracy", nlohmann::json()).is_null();
   // Points per series: accuracy, or 1 - SDC rate without labels.
   std::vector<std::pair<std::string, std::vector<Pt>>> series;
+  std::vector<bool> is_product;  // SAVE's own series: drawn on top
+  bool has_band = false;         // some point has more than one trial
   std::set<double> positive;
   double ymin = 1;
   for (const auto& s : summary["series"]) {
     std::vector<Pt> pts;
+    is_product.push_back(s.value("mode", std::string()) == "save");
     for (const auto& p : s["points"]) {
+      has_band = has_band || p.value("trials", int64_t{1}) > 1;
       Pt q{p["flips"].get<double>(), 0, 0, 0};
       if (labelled && !p["accuracy_mean"].is_null()) {
         q.mean = p["accuracy_mean"].get<double>();
@@ -134,22 +138,41 @@ std::string accuracy_svg(const nlohmann::json& summary) {
   o += fmt::format(
       "<text transform=\"translate(18 {:.1f}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
       (kTop + kBottom) / 2, labelled ? "top-1 accuracy" : "agreement with fault-free top-1");
-  // One band and one mean line per series, then the legend.
-  for (size_t i = 0; i < series.size(); ++i) {
+  // Series that agree (save and ecc both at fault-free accuracy, none under
+  // dmr and tmr) would hide each other: each series is drawn wider than
+  // the ones after it, so the ones below show as coloured halos, and the
+  // product's own series (save) is drawn last, on top. A band (min-max
+  // over trials) only where some point has more than one trial.
+  std::vector<size_t> order;
+  for (size_t i = 0; i < series.size(); ++i)
+    if (!is_product[i]) order.push_back(i);
+  for (size_t i = 0; i < series.size(); ++i)
+    if (is_product[i]) order.push_back(i);
+  for (size_t k = 0; k < order.size(); ++k) {
+    const size_t i = order[k];
     const char* color = kColors[i % std::size(kColors)];
     const auto& pts = series[i].second;
+    const double above = static_cast<double>(order.size() - 1 - k);  // series drawn after it
+    const double width = 2 + 1.1 * above, radius = 3 + 0.7 * above;
     std::string band, line;
     for (const Pt& p : pts) band += fmt::format("{:.1f},{:.1f} ", x_of(p.flips), y_of(p.hi));
     for (auto it = pts.rbegin(); it != pts.rend(); ++it)
       band += fmt::format("{:.1f},{:.1f} ", x_of(it->flips), y_of(it->lo));
     for (const Pt& p : pts) line += fmt::format("{:.1f},{:.1f} ", x_of(p.flips), y_of(p.mean));
-    o += fmt::format("<polygon points=\"{}\" fill=\"{}\" fill-opacity=\"0.18\" stroke=\"none\"/>\n",
-                     band, color);
-    o += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>\n",
-                     line, color);
+    if (has_band)
+      o += fmt::format(
+          "<polygon points=\"{}\" fill=\"{}\" fill-opacity=\"0.18\" stroke=\"none\"/>\n", band,
+          color);
+    o += fmt::format(
+        "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{:.1f}\" "
+        "stroke-linejoin=\"round\"/>\n",
+        line, color, width);
     for (const Pt& p : pts)
-      o += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n", x_of(p.flips),
-                       y_of(p.mean), color);
+      o += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"{:.1f}\" fill=\"{}\"/>\n",
+                       x_of(p.flips), y_of(p.mean), radius, color);
+  }
+  for (size_t i = 0; i < series.size(); ++i) {
+    const char* color = kColors[i % std::size(kColors)];
     double ly = kTop + 10 + 20 * static_cast<double>(i);
     o += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"14\" height=\"10\" fill=\"{}\"/>\n",
                      kRight + 15, ly - 9, color);
@@ -158,8 +181,8 @@ std::string accuracy_svg(const nlohmann::json& summary) {
   }
   double ly = kTop + 10 + 20 * static_cast<double>(series.size()) + 10;
   o += fmt::format(
-      "<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"#555\">line: mean; band: min-max</text>\n",
-      kRight + 15, ly);
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"#555\">{}</text>\n", kRight + 15, ly,
+      has_band ? "line: mean; band: min-max over trials" : "one trial per point: no band");
   o += "</svg>\n";
   return o;
 }

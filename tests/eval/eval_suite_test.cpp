@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "eval/interleaved_latency.hpp"
 
 namespace save::eval {
 namespace {
@@ -118,8 +119,11 @@ TEST_F(EvalSuiteTest, WritesEveryFileWithTheCampaignsNumbers) {
     EXPECT_EQ(p["detections"], 0);  // nothing checks
     EXPECT_TRUE(p.contains("latency_ms") && p.contains("accurate_latency_ms"));
     EXPECT_EQ(p["target"], p["scenario"] == "accumulated" ? "weights" : "all");
+    // x none: the interleaved ratio (none over none: exactly 1) times the
+    // point's AccurateLatency over the campaign's own fault-free latency.
     EXPECT_DOUBLE_EQ(p["accurate_latency_vs_none"].get<double>(),
-                     p["accurate_latency_ms"].get<double>() / r["none_latency_ms"].get<double>());
+                     p["accurate_latency_ms"].get<double>() /
+                         point_of(none, p["scenario"], 0)["latency_ms"].get<double>());
     if (p["flips"] == 0) {
       // Fault-free: the golden answers.
       EXPECT_EQ(p["sdc_rate"], 0.0);
@@ -128,9 +132,18 @@ TEST_F(EvalSuiteTest, WritesEveryFileWithTheCampaignsNumbers) {
       clean_ratio += p["accurate_latency_vs_none"].get<double>();
     }
   }
-  // x none divides by the mean of none's two fault-free runs.
+  // Without interleaved timing x none would divide by this mean.
   EXPECT_DOUBLE_EQ(r["none_latency_ms"].get<double>(), clean_latency / 2);
   EXPECT_DOUBLE_EQ(clean_ratio, 2.0);
+  // The interleaved timing: every round timed, none's ratio to itself 1.
+  const json& lat = r["latency"];
+  ASSERT_FALSE(lat.is_null());
+  EXPECT_EQ(lat["rounds"], s.latency_rounds);
+  EXPECT_EQ(lat["batches"], 3);  // 24 images in batches of 8, fewer than latency_batches
+  EXPECT_EQ(lat["modes"]["none"]["round_ms"].size(), static_cast<size_t>(s.latency_rounds));
+  EXPECT_EQ(lat["modes"]["none"]["vs_none"]["median"], 1.0);
+  EXPECT_EQ(lat["modes"]["none"]["false_alarms"], 0);
+  EXPECT_EQ(json::parse(read(d / "latency.json")), lat);
   // The points are the campaign's own summary points.
   json camp = json::parse(read(d / "none/accumulated/summary.json"));
   EXPECT_EQ(camp["series"][0]["points"][1]["sdc_rate"],
@@ -147,6 +160,7 @@ TEST_F(EvalSuiteTest, WritesEveryFileWithTheCampaignsNumbers) {
   EXPECT_NE(md.find("| none | accumulated | 64 |"), std::string::npos) << md;
   EXPECT_NE(md.find("constant-1"), std::string::npos);
   EXPECT_NE(md.find("accurate_latency.svg"), std::string::npos);
+  EXPECT_NE(md.find("## Latency, fault-free, interleaved"), std::string::npos) << md;
   EXPECT_NE(o.table.find("none"), std::string::npos);
   EXPECT_NE(read(d / "ood_false_alarms.svg").find("<rect"), std::string::npos);
 }
@@ -172,6 +186,51 @@ TEST_F(EvalSuiteTest, ResumesWithoutRerunning) {
   json a = second.results, b = third.results;
   a.erase("seconds"), b.erase("seconds");
   EXPECT_EQ(a, b);
+}
+
+TEST_F(EvalSuiteTest, TimesModesInterleavedAndReusesTheTimingOnResume) {
+  EvalSpec s = tiny("e");
+  s.modes = {"none", "save", "tmr"};
+  s.scenarios = {Scenario::kAccumulated};
+  s.ood_samples = 0;
+  s.latency_rounds = 3;
+  EvalOutcome first = run_eval(s);
+  const json& lat = first.results["latency"];
+  ASSERT_FALSE(lat.is_null());
+  EXPECT_EQ(lat["context"]["modes"], json({"none", "save", "tmr"}));
+  for (const char* m : {"none", "save", "tmr"}) {
+    EXPECT_EQ(lat["modes"][m]["round_ms"].size(), 3u) << m;
+    EXPECT_EQ(lat["modes"][m]["false_alarms"], 0) << m;  // fault-free, sound checks
+    const json& q = lat["modes"][m]["vs_none"];
+    EXPECT_LE(q["q1"].get<double>(), q["median"].get<double>()) << m;
+    EXPECT_LE(q["median"].get<double>(), q["q3"].get<double>()) << m;
+    EXPECT_EQ(mode_of(first.results, m)["latency_vs_none"], q) << m;
+  }
+  // A resume with the same modes and settings reuses DIR/latency.json: a
+  // ratio written there is what the points are scaled by.
+  fs::path f = fs::path(s.out_dir) / "latency.json";
+  json stored = json::parse(read(f));
+  stored["modes"]["tmr"]["vs_none"]["median"] = 7.0;
+  std::ofstream(f) << stored.dump(2);
+  EvalOutcome second = run_eval(s);
+  EXPECT_EQ(second.ran, 0);
+  const json& clean = point_of(mode_of(second.results, "tmr"), "accumulated", 0);
+  EXPECT_DOUBLE_EQ(clean["accurate_latency_vs_none"].get<double>(), 7.0);
+  // Other settings time again.
+  s.latency_rounds = 2;
+  EvalOutcome third = run_eval(s);
+  EXPECT_EQ(third.results["latency"]["rounds"], 2);
+  EXPECT_NE(third.results["latency"]["modes"]["tmr"]["vs_none"]["median"], 7.0);
+}
+
+TEST(InterleavedLatency, RotatesTheOrderEveryRound) {
+  EXPECT_EQ(rotation(3, 0), (std::vector<size_t>{0, 1, 2}));
+  EXPECT_EQ(rotation(3, 1), (std::vector<size_t>{1, 2, 0}));
+  EXPECT_EQ(rotation(3, 5), (std::vector<size_t>{2, 0, 1}));
+}
+
+TEST(InterleavedLatency, RefusesBadArguments) {
+  EXPECT_THROW(measure_interleaved({}, {}, 3), Error);
 }
 
 TEST_F(EvalSuiteTest, RefusesAFolderOfAnotherModelOrInputSet) {
@@ -253,6 +312,15 @@ TEST_F(EvalSuiteTest, BadArgumentsAreErrors) {
   s = tiny("e");
   s.flips = {};
   EXPECT_THROW(run_eval(s), Error);
+  s = tiny("e");
+  s.latency_rounds = 0;
+  try {
+    run_eval(s);
+    ADD_FAILURE() << "0 latency rounds must be refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--latency-rounds"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(s.out_dir));  // refused before the folder was made
 }
 
 // The command line: a small run prints the table; bad input is one error
