@@ -316,5 +316,30 @@ TEST(Where, BroadcastsAllThree) {
   EXPECT_THROW(infer_single_node(make_node("Where"), {x, x, x}), Error);  // float condition
 }
 
+// The fast float32 Where against the reference over the broadcast patterns
+// its specialised rows cover (and a strided one they do not).
+TEST(Where, FastMatchesReference) {
+  struct Case {
+    Shape c, x, y;
+  };
+  std::vector<Case> cases = {
+      {{2, 3, 4, 5}, {2, 3, 4, 5}, {2, 3, 4, 5}}, {{2, 1, 4, 5}, {2, 3, 4, 5}, {}},
+      {{1, 1, 1, 5}, {5}, {2, 3, 4, 5}},          {{2, 3, 4, 1}, {2, 3, 4, 5}, {2, 3, 1, 5}},
+      {{2, 3, 4, 5}, {2, 3, 4, 1}, {1}},          {{5, 1}, {1, 4}, {5, 4}},
+      {{3, 1, 6}, {3, 7, 1}, {1, 7, 6}},
+  };
+  uint32_t seed = 1;
+  for (const Case& k : cases) {
+    SCOPED_TRACE(shape_str(k.c) + " " + shape_str(k.x) + " " + shape_str(k.y));
+    Tensor c(DType::kBool, k.c);
+    std::mt19937 gen(seed++);
+    for (int64_t i = 0; i < c.numel(); ++i) c.ptr<bool>()[i] = gen() % 2 == 0;
+    Tensor x = random_f32(k.x, seed++, -1, 0), y = random_f32(k.y, seed++, 1, 2);
+    auto fast = run_single_node(make_node("Where"), {c, x, y}, KernelChoice::kFast);
+    EXPECT_TRUE(fast.used_fast);
+    expect_close(fast.outputs[0], run_ref(make_node("Where"), {c, x, y}), 0, 0);
+  }
+}
+
 }  // namespace
 }  // namespace save
