@@ -213,6 +213,27 @@ TEST(BinaryFast, MatchesReference) {
   }
 }
 
+// Broadcast operands below the same-shape threshold (squeeze-excitation
+// scaling, per-channel bias) still take oneDNN: the reference's loop is
+// strided there.
+TEST(BinaryFast, SmallBroadcastsTakeTheFastKernel) {
+  const std::vector<ShapePair> small{{{1, 72, 28, 28}, {1, 72, 1, 1}},
+                                     {{2, 48, 7, 7}, {2, 48, 1, 1}},
+                                     {{1, 40, 14, 14}, {40, 1, 1}}};
+  for (const std::string op : {"Add", "Sub", "Mul"}) {
+    for (const ShapePair& p : small) {
+      SCOPED_TRACE(op + " " + shape_str(p.a) + " " + shape_str(p.b));
+      Tensor a = random_f32(p.a, 3, -2, 2), b = random_f32(p.b, 4, 0.5f, 2);
+      auto fast = run_single_node(make_node(op), {a, b}, KernelChoice::kFast);
+      EXPECT_TRUE(fast.used_fast);
+      expect_close(fast.outputs[0], run_ref(make_node(op), {a, b}), 1e-5, 1e-6);
+    }
+  }
+  // Same shapes that small stay with the (vectorised) reference.
+  Tensor a = random_f32({1, 72, 28, 28}, 3, -2, 2), b = random_f32({1, 72, 28, 28}, 4, -2, 2);
+  EXPECT_FALSE(run_single_node(make_node("Mul"), {a, b}, KernelChoice::kFast).used_fast);
+}
+
 TEST(BinaryFast, DeclinesWhenNoInputHasTheOutputShape) {
   Tensor a = random_f32({100, 1}, 8, -1, 1), b = random_f32({1, 100}, 9, -1, 1);
   auto fast = run_single_node(make_node("Add"), {a, b}, KernelChoice::kFast);
