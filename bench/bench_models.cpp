@@ -1,8 +1,8 @@
 // Whole-model latency: our engine against ONNX Runtime on the same inputs.
 //
 //   bench_models [MODEL.onnx ...] [--threads N] [--batch 1,64] [--rounds R]
-//                [--warmup W] [--json FILE|-] [--no-ort] [--ort-spin BOOL]
-//                [--profile]
+//                [--budget-s S] [--warmup W] [--json FILE|-] [--no-ort]
+//                [--ort-spin BOOL] [--spatial 224] [--no-cold] [--profile]
 //
 // For each model and batch size: one Session of each engine with the same
 // thread count (ours: SessionOptions::threads, OpenMP; ORT: intra-op N,
@@ -22,6 +22,12 @@
 // against SAVE_PEAK_GFLOPS_PER_CORE x threads. --profile adds our time per op
 // type (measured with executor hooks after the timed rounds).
 //
+// Cold start and peak memory are measured apart, in a fresh process per
+// engine, model and batch (this program re-run with --child): cold = model
+// load and session creation + the first run; peak = the child's VmHWM after
+// the cold run and one warm run (the baseline, the process before loading the
+// model, is reported too: both engines' libraries are linked into it).
+//
 // Built without ONNX Runtime (no SAVE_ORT_DIR), or with --no-ort, it times
 // our engine alone.
 #include <fmt/format.h>
@@ -33,14 +39,17 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
 #include <thread>
 
 #include "bench_util.hpp"
 #include "core/error.hpp"
+#include "core/peak_memory.hpp"
 #include "exec/session.hpp"
 #include "import/onnx_import.hpp"
 
@@ -66,7 +75,58 @@ struct Args {
   bool ort_spin = true;
   bool profile = false;
   double gap_ms = 0;
+  double budget_s = 0;    // stop a model's rounds after this long (0: no limit)
+  int64_t spatial = 224;  // size of unknown non-batch input dims (dynamic H/W)
+  bool cold = true;       // measure cold start and peak memory in child processes
+  std::string child;      // internal: "ours" or "ort", run as a child
+  std::string self;       // this program, for the children
 };
+
+// What the CPU has and what oneDNN dispatches (ONEDNN_MAX_CPU_ISA lowers it).
+std::string isa_summary() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line, flags;
+  while (std::getline(f, line))
+    if (line.rfind("flags", 0) == 0) {
+      flags = " " + line.substr(line.find(':') + 1) + " ";
+      break;
+    }
+  std::string have;
+  for (const char* x :
+       {"avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "amx_tile"})
+    if (flags.find(std::string(" ") + x + " ") != std::string::npos)
+      have += (have.empty() ? "" : " ") + std::string(x);
+  const char* dispatch = "unknown";
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::sse41:
+      dispatch = "sse41";
+      break;
+    case dnnl::cpu_isa::avx:
+      dispatch = "avx";
+      break;
+    case dnnl::cpu_isa::avx2:
+      dispatch = "avx2";
+      break;
+    case dnnl::cpu_isa::avx2_vnni:
+      dispatch = "avx2_vnni";
+      break;
+    case dnnl::cpu_isa::avx512_core:
+      dispatch = "avx512_core";
+      break;
+    case dnnl::cpu_isa::avx512_core_vnni:
+      dispatch = "avx512_core_vnni";
+      break;
+    case dnnl::cpu_isa::avx512_core_bf16:
+      dispatch = "avx512_core_bf16";
+      break;
+    case dnnl::cpu_isa::avx512_core_amx:
+      dispatch = "avx512_core_amx";
+      break;
+    default:
+      break;
+  }
+  return fmt::format("CPU flags: {}; oneDNN dispatches {}", have.empty() ? "none" : have, dispatch);
+}
 
 std::string cpu_model() {
   std::ifstream f("/proc/cpuinfo");
@@ -78,6 +138,15 @@ std::string cpu_model() {
     }
   }
   return "unknown";
+}
+
+// The machine's load averages (1, 5, 15 min), as /proc/loadavg gives them:
+// the benchmark shares the machine, so its numbers need this next to them.
+std::string loadavg() {
+  std::ifstream f("/proc/loadavg");
+  double a = 0, b = 0, c = 0;
+  if (!(f >> a >> b >> c)) return "unknown";
+  return fmt::format("{:.2f} {:.2f} {:.2f}", a, b, c);
 }
 
 std::string today() {
@@ -108,35 +177,57 @@ std::pair<double, double> timed(F&& f) {
   return {wall, process_cpu_ms() - c0};
 }
 
-// The model's inputs at this batch: unknown leading dims become `batch`.
-// Returns nullopt (with a reason) when the model's batch is fixed to another
-// size or another dim is unknown.
-std::optional<std::vector<Tensor>> make_inputs(const Graph& g, int64_t batch, std::mt19937& rng,
-                                               std::string& why) {
-  std::vector<Tensor> out;
+// One model input as a model file declares it: -1 for a dynamic dim.
+struct InputSpec {
+  std::string name;
+  DType dtype = DType::kF32;
+  std::vector<int64_t> dims;
+};
+
+std::vector<InputSpec> graph_inputs(const Graph& g) {
+  std::vector<InputSpec> out;
   for (ValueId id : g.inputs) {
     const Value& v = g.values[id];
-    if (!v.has_shape) {
+    InputSpec s{v.name, v.dtype == DType::kUndefined ? DType::kF32 : v.dtype, {}};
+    for (const Dim& d : v.shape) s.dims.push_back(d.known() ? d.size : -1);
+    if (!v.has_shape) s.dims = {-2};  // no declared shape
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// The model's inputs at this batch: a dynamic leading dim becomes `batch`,
+// other dynamic dims `spatial`. Returns nullopt (with a reason) when the
+// model's batch is fixed to another size or an input has no shape.
+std::optional<std::vector<Tensor>> make_inputs(const std::vector<InputSpec>& specs, int64_t batch,
+                                               int64_t spatial, std::mt19937& rng,
+                                               std::string& why) {
+  std::vector<Tensor> out;
+  for (const InputSpec& v : specs) {
+    if (v.dims == std::vector<int64_t>{-2}) {
       why = fmt::format("input '{}' has no declared shape", v.name);
       return std::nullopt;
     }
     Shape s;
-    for (size_t d = 0; d < v.shape.size(); ++d) {
-      if (v.shape[d].known()) {
-        if (d == 0 && v.shape[d].size != batch) {
-          why = fmt::format("input '{}' has a fixed batch of {}", v.name, v.shape[d].size);
+    for (size_t d = 0; d < v.dims.size(); ++d) {
+      if (v.dims[d] >= 0) {
+        if (d == 0 && v.dims[d] != batch) {
+          why = fmt::format("input '{}' has a fixed batch of {}", v.name, v.dims[d]);
           return std::nullopt;
         }
-        s.push_back(v.shape[d].size);
-      } else if (d == 0) {
-        s.push_back(batch);
+        s.push_back(v.dims[d]);
       } else {
-        why = fmt::format("input '{}' dim {} is unknown", v.name, d);
-        return std::nullopt;
+        s.push_back(d == 0 ? batch : spatial);  // dynamic batch, H/W or sequence
       }
     }
-    if (v.dtype == DType::kF32 || v.dtype == DType::kUndefined) {
+    if (v.dtype == DType::kF32) {
       out.push_back(random_tensor(s, rng));
+    } else if (v.dtype == DType::kI64) {
+      // Token ids: uniform in [0, 1000), inside any real vocabulary.
+      Tensor t(DType::kI64, s);
+      std::uniform_int_distribution<int64_t> ids(0, 999);
+      for (int64_t i = 0; i < t.numel(); ++i) t.ptr<int64_t>()[i] = ids(rng);
+      out.push_back(std::move(t));
     } else {
       out.push_back(Tensor(v.dtype, s));  // zeros
     }
@@ -153,6 +244,7 @@ struct Result {
   std::optional<double> max_abs_diff, max_abs_ref;
   PlanFlops flops;
   std::string error;
+  json ours_cold, ort_cold;  // the children's reports (cold start, peak memory)
   struct OpTime {
     std::string op;
     bool fast = false;
@@ -216,6 +308,21 @@ class OrtRunner {
     for (auto& s : out_names_) out_ptrs_.push_back(s.c_str());
   }
 
+  // The inputs as ORT reads them from the file (for the cold-start child,
+  // which must not load the model a second time through our importer).
+  std::vector<InputSpec> input_specs() const {
+    std::vector<InputSpec> out;
+    for (size_t i = 0; i < in_names_.size(); ++i) {
+      // The shape info is a view into the TypeInfo: keep that alive.
+      Ort::TypeInfo type = session_->GetInputTypeInfo(i);
+      auto info = type.GetTensorTypeAndShapeInfo();
+      InputSpec s{in_names_[i], DType::kF32, info.GetShape()};
+      if (info.GetElementType() == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64) s.dtype = DType::kI64;
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+
   // Binds the inputs (must outlive the runs). Assumes the model's input order
   // matches ours (both read graph.input in file order).
   void bind(const std::vector<Tensor>& inputs) {
@@ -224,10 +331,16 @@ class OrtRunner {
     auto mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
     values_.clear();
     for (const Tensor& t : inputs) {
-      SAVE_CHECK(t.dtype() == DType::kF32, "the ORT harness binds float32 inputs only");
-      values_.push_back(Ort::Value::CreateTensor<float>(mem, const_cast<float*>(t.ptr<float>()),
-                                                        static_cast<size_t>(t.numel()),
-                                                        t.shape().data(), t.shape().size()));
+      SAVE_CHECK(t.dtype() == DType::kF32 || t.dtype() == DType::kI64,
+                 "the ORT harness binds float32 and int64 inputs only");
+      if (t.dtype() == DType::kI64)
+        values_.push_back(Ort::Value::CreateTensor<int64_t>(
+            mem, const_cast<int64_t*>(t.ptr<int64_t>()), static_cast<size_t>(t.numel()),
+            t.shape().data(), t.shape().size()));
+      else
+        values_.push_back(Ort::Value::CreateTensor<float>(mem, const_cast<float*>(t.ptr<float>()),
+                                                          static_cast<size_t>(t.numel()),
+                                                          t.shape().data(), t.shape().size()));
     }
   }
 
@@ -287,7 +400,7 @@ Result bench_one(Session& ours, OrtRunnerPtr& ort, const std::string& model, int
   r.batch = batch;
   std::mt19937 rng(args.seed + static_cast<uint32_t>(batch));
   std::string why;
-  auto inputs = make_inputs(ours.graph(), batch, rng, why);
+  auto inputs = make_inputs(graph_inputs(ours.graph()), batch, args.spatial, rng, why);
   if (!inputs) {
     r.error = "skipped: " + why;
     return r;
@@ -313,7 +426,14 @@ Result bench_one(Session& ours, OrtRunnerPtr& ort, const std::string& model, int
 #endif
   }
   r.flops = plan_flops(ours.plan_for(*inputs));
+  const auto t_rounds = Clock::now();
   for (int i = 0; i < r.rounds; ++i) {
+    // The budget cuts long models short, after an even number of rounds
+    // (each engine first equally often) and at least 4.
+    if (args.budget_s > 0 && i >= 4 && i % 2 == 0 && ms_since(t_rounds) > 1e3 * args.budget_s) {
+      r.rounds = i;
+      break;
+    }
     bool ours_first = i % 2 == 0;
     std::pair<double, double> t_ours, t_ort;  // wall, cpu
     for (int side = 0; side < 2; ++side) {
@@ -395,6 +515,18 @@ json to_json(const Result& r, int threads) {
       p.push_back({{"op", t.op}, {"fast", t.fast}, {"steps", t.steps}, {"ms", t.ms}});
     j["ours_profile"] = p;
   }
+  // Cold start and peak memory (children; absent with --no-cold).
+  if (!r.ours_cold.is_null()) j["ours_cold"] = r.ours_cold;
+  if (!r.ort_cold.is_null()) j["ort_cold"] = r.ort_cold;
+  auto both = [&](const char* key) {
+    return r.ours_cold.contains(key) && r.ort_cold.contains(key) &&
+           r.ort_cold[key].get<double>() > 0;
+  };
+  if (both("cold_ms"))
+    j["cold_ratio"] = r.ours_cold["cold_ms"].get<double>() / r.ort_cold["cold_ms"].get<double>();
+  if (both("peak_rss_mb"))
+    j["peak_rss_ratio"] =
+        r.ours_cold["peak_rss_mb"].get<double>() / r.ort_cold["peak_rss_mb"].get<double>();
   j["ours_ms"] = r.ours_ms;
   j["ours_cpu_ms"] = r.ours_cpu_ms;
   if (!r.ratio.empty()) {
@@ -402,6 +534,92 @@ json to_json(const Result& r, int threads) {
     j["ort_cpu_ms"] = r.ort_cpu_ms;
   }
   return j;
+}
+
+// --child ENGINE: one engine, model and batch in this fresh process; prints
+// one JSON line: create_ms (model load + session creation), first_run_ms,
+// cold_ms (their sum), peak_rss_mb after the cold run and one warm run, and
+// baseline_rss_mb (this process before the model).
+int run_child(const Args& args) {
+  SAVE_CHECK(args.models.size() == 1 && args.batches.size() == 1,
+             "--child takes one model and one batch");
+  const std::string& path = args.models[0];
+  const int64_t batch = args.batches[0];
+  const int threads = args.threads > 0 ? args.threads : omp_get_max_threads();
+  json j;
+  j["baseline_rss_mb"] = peak_rss_mib();
+  std::mt19937 rng(args.seed + static_cast<uint32_t>(batch));
+  std::string why;
+  auto t0 = Clock::now();
+  if (args.child == "ours") {
+    SessionOptions so;
+    so.threads = threads;
+    Session s(import_onnx_file(path), so);
+    j["create_ms"] = ms_since(t0);
+    auto in = make_inputs(graph_inputs(s.graph()), batch, args.spatial, rng, why);
+    SAVE_CHECK(in, "{}", why);
+    auto t1 = Clock::now();
+    s.run(*in);
+    j["first_run_ms"] = ms_since(t1);
+    s.run(*in);  // a warm run: the first may not touch everything
+  } else if (args.child == "ort") {
+#ifdef SAVE_WITH_ORT
+    Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "save-bench-child");
+    OrtRunner ort(env, path, threads, args.ort_spin);
+    j["create_ms"] = ms_since(t0);
+    auto in = make_inputs(ort.input_specs(), batch, args.spatial, rng, why);
+    SAVE_CHECK(in, "{}", why);
+    ort.bind(*in);
+    auto t1 = Clock::now();
+    ort.run();
+    j["first_run_ms"] = ms_since(t1);
+    ort.run();
+#else
+    SAVE_CHECK(false, "built without ONNX Runtime");
+#endif
+  } else {
+    SAVE_CHECK(false, "--child must be 'ours' or 'ort', got '{}'", args.child);
+  }
+  j["cold_ms"] = j["create_ms"].get<double>() + j["first_run_ms"].get<double>();
+  j["peak_rss_mb"] = peak_rss_mib();
+  std::printf("%s\n", j.dump().c_str());
+  return 0;
+}
+
+// Runs this program as a --child and returns its JSON line, or {"error": ...}.
+json cold_child(const Args& args, const std::string& engine, const std::string& path, int64_t batch,
+                int threads) {
+  std::string cmd = fmt::format(
+      "'{}' --child {} --threads {} --batch {} --spatial {} --seed {} --ort-spin {} '{}' 2>&1",
+      args.self, engine, threads, batch, args.spatial, args.seed, args.ort_spin ? 1 : 0, path);
+  std::string out;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    while (std::fgets(buf, sizeof buf, p)) out += buf;
+    int status = pclose(p);
+    auto brace = out.rfind("\n{");
+    std::string last = out.substr(brace == std::string::npos ? 0 : brace + 1);
+    if (status == 0 && !last.empty() && last[0] == '{') return json::parse(last);
+  }
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return json{{"error", out.empty() ? "child failed" : out}};
+}
+
+// Reads the file once so the first engine's cold start does not pay for
+// the disk and the second's not gain from the page cache.
+void warm_page_cache(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::vector<char> buf(1 << 20);
+  while (f.read(buf.data(), static_cast<std::streamsize>(buf.size())) || f.gcount() > 0) {
+  }
+}
+
+std::string cold_cell(const json& ours, const json& ort, const char* key, const char* spec) {
+  auto one = [&](const json& j) {
+    return j.contains(key) ? fmt::format(fmt::runtime(spec), j[key].get<double>())
+                           : std::string("-");
+  };
+  return one(ours) + "/" + one(ort);
 }
 
 int run(const Args& args) {
@@ -424,13 +642,32 @@ int run(const Args& args) {
              "[p25 p75]; best = min(ours)/min(ORT); cpu = median per-round ratio of process CPU "
              "time\n",
              today());
-  fmt::print(tab, "{:<22} {:>5} {:>6} {:>9} {:>9} {:>7} {:>13} {:>6} {:>6} {:>9} {:>8} {:>6}\n",
+  fmt::print(tab, "# ISA: {}\n", isa_summary());
+  const std::string load_start = loadavg();
+  fmt::print(tab, "# load average at start: {}\n", load_start);
+  if (args.cold)
+    fmt::print(tab,
+               "# cold ms = model load + session creation + first run, peak MB = resident "
+               "high-water mark, each engine in its own process (ours/ORT)\n");
+  fmt::print(tab,
+             "{:<22} {:>5} {:>6} {:>9} {:>9} {:>7} {:>13} {:>6} {:>6} {:>9} {:>8} {:>6} {:>15} "
+             "{:>11}\n",
              "model", "batch", "rounds", "ours ms", "ORT ms", "ratio", "[p25 p75]", "best", "cpu",
-             "max|diff|", "GFLOP/s", "peak%");
+             "max|diff|", "GFLOP/s", "peak%", "cold ms", "peak MB");
   std::vector<Result> results;
   int failures = 0;
   for (const std::string& path : args.models) {
     std::string name = path.substr(path.find_last_of('/') + 1);
+    // Cold start and peak memory first, each in its own process, before
+    // this process holds the model.
+    std::map<int64_t, std::pair<json, json>> cold;
+    if (args.cold) {
+      warm_page_cache(path);
+      for (int64_t batch : args.batches) {
+        cold[batch].first = cold_child(args, "ours", path, batch, threads);
+        if (with_ort) cold[batch].second = cold_child(args, "ort", path, batch, threads);
+      }
+    }
     std::unique_ptr<Session> ours;
     OrtRunnerPtr ort{};
     std::string load_error;
@@ -460,6 +697,7 @@ int run(const Args& args) {
           r.error = e.what();
         }
       }
+      if (args.cold) std::tie(r.ours_cold, r.ort_cold) = cold[batch];
       if (!r.error.empty()) {
         failures += r.error.rfind("skipped", 0) != 0;
         fmt::print(tab, "{:<22} {:>5}  ERROR: {}\n", name, batch, r.error);
@@ -470,7 +708,8 @@ int run(const Args& args) {
         auto if_ort = [&](auto f) { return has_ort ? f() : std::string("-"); };
         fmt::print(
             tab,
-            "{:<22} {:>5} {:>6} {:>9.3f} {:>9} {:>7} {:>13} {:>6} {:>6} {:>9} {:>8.1f} {:>5.1f}%\n",
+            "{:<22} {:>5} {:>6} {:>9.3f} {:>9} {:>7} {:>13} {:>6} {:>6} {:>9} {:>8.1f} {:>5.1f}% "
+            "{:>15} {:>11}\n",
             name, batch, r.rounds, ours_med,
             if_ort([&] { return fmt::format("{:.3f}", median(r.ort_ms)); }),
             if_ort([&] { return fmt::format("{:.3f}", median(r.ratio)); }), if_ort([&] {
@@ -482,7 +721,13 @@ int run(const Args& args) {
             }),
             if_ort([&] { return fmt::format("{:.3f}", median(r.cpu_ratio)); }),
             fmt_opt(r.max_abs_diff, "{:.2e}"), gflops,
-            100.0 * gflops / (kPeakGflopsPerCore * threads));
+            100.0 * gflops / (kPeakGflopsPerCore * threads),
+            cold_cell(r.ours_cold, r.ort_cold, "cold_ms", "{:.0f}"),
+            cold_cell(r.ours_cold, r.ort_cold, "peak_rss_mb", "{:.0f}"));
+        for (const json* c : {&r.ours_cold, &r.ort_cold})
+          if (c->contains("error"))
+            fmt::print(tab, "{:<22} {:>5}  cold-start child ({}) failed: {}\n", name, batch,
+                       c == &r.ours_cold ? "ours" : "ORT", (*c)["error"].get<std::string>());
       }
       std::fflush(tab);
       results.push_back(std::move(r));
@@ -514,6 +759,9 @@ int run(const Args& args) {
     doc["ort_intra_op_spinning"] = args.ort_spin;
     doc["peak_gflops_per_core"] = kPeakGflopsPerCore;
     doc["date"] = today();
+    doc["isa"] = isa_summary();
+    doc["loadavg_start"] = load_start;
+    doc["loadavg_end"] = loadavg();
     doc["results"] = json::array();
     for (const Result& r : results) doc["results"].push_back(to_json(r, threads));
     if (args.json_path == "-") {
@@ -555,8 +803,20 @@ int main(int argc, char** argv) {
                "([ref]: the reference kernel ran)");
   app.add_option("--ort-spin", args.ort_spin,
                  "let ORT's intra-op threads spin while idle (ORT's default: true)");
+  app.add_option("--budget-s", args.budget_s,
+                 "stop a model's timed rounds after S seconds (at least 4 rounds; default: none)");
+  app.add_option("--spatial", args.spatial,
+                 "size of dynamic input dims other than the batch (default 224)");
+  app.add_flag("--cold,!--no-cold", args.cold,
+               "measure cold start and peak memory per engine in child processes (default on)");
+  app.add_option("--child", args.child, "internal: run one engine as a cold-start child")
+      ->group("");
   CLI11_PARSE(app, argc, argv);
+  std::error_code ec;
+  args.self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (ec) args.self = argv[0];
   try {
+    if (!args.child.empty()) return save::bench::run_child(args);
     return save::bench::run(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_models: %s\n", e.what());

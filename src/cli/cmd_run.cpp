@@ -13,6 +13,7 @@
 #include "cli/protect_options.hpp"
 #include "core/error.hpp"
 #include "core/hash.hpp"
+#include "core/peak_memory.hpp"
 #include "core/stats.hpp"
 #include "data/dataset.hpp"
 #include "data/npy.hpp"
@@ -58,13 +59,27 @@ void write_outputs(const std::string& dir, const Graph& g, const std::vector<Ten
   }
 }
 
+// What `save run` measured: cold start apart from the warm runs.
+struct RunTiming {
+  double load_ms = 0;       // import, session, protection set-up
+  double first_run_ms = 0;  // the first inference: plan, kernel creation, first touch
+  std::vector<double> warm_ms;
+  int64_t warm_samples = 0;   // samples in the timed warm runs
+  int64_t warmup_runs = 0;    // untimed runs between the cold run and the timed ones
+  int64_t replayed_runs = 0;  // --data: runs of already-seen batches (timing only)
+  int64_t excluded_runs = 0;  // --data: batches of another size (a new plan: not warm)
+};
+
+// The largest --warmup / --repeat accepted: beyond it a typo, not a request.
+constexpr int64_t kMaxRuns = 1000000;
+
 }  // namespace
 
 void add_run_command(CLI::App& app, int& exit_code) {
   struct Args {
     std::string model, data, labels, output;
     std::vector<std::string> inputs;
-    int64_t limit = 0, batch = 1;
+    int64_t limit = 0, batch = 1, warmup = 3, repeat = -1;  // repeat -1: the default
     int threads = 0;
     bool json = false, reference = false;
   };
@@ -81,10 +96,26 @@ void add_run_command(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   c->add_option("--threads", args->threads, "Threads (default: all cores)");
+  c->add_option("--warmup", args->warmup,
+                "Untimed runs after the first (cold) run; with --data the batches after the "
+                "first")
+      ->capture_default_str();
+  c->add_option("--repeat", args->repeat,
+                "Timed warm runs (default: 10 with --input; with --data every batch after the "
+                "warm-up)");
   c->add_flag("--reference", args->reference, "Use the reference kernels only");
   c->add_flag("--json", args->json, "Print a JSON summary");
   add_protect_options(c, prot);
   c->callback([args, prot, &exit_code] {
+    using clock = std::chrono::steady_clock;
+    auto ms_since = [](clock::time_point t0) {
+      return std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+    };
+    const auto t_start = clock::now();
+    SAVE_CHECK(args->warmup >= 0 && args->warmup <= kMaxRuns,
+               "--warmup must be between 0 and {}, got {}", kMaxRuns, args->warmup);
+    SAVE_CHECK(args->repeat == -1 || (args->repeat >= 1 && args->repeat <= kMaxRuns),
+               "--repeat must be between 1 and {}, got {}", kMaxRuns, args->repeat);
     SAVE_CHECK(!args->data.empty() || !args->inputs.empty(),
                "give --data or at least one --input NAME=FILE.npy");
     SAVE_CHECK(args->data.empty() || args->inputs.empty(), "give --data or --input, not both");
@@ -106,8 +137,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
       return protection ? eval::run_protected(*protection, session, in, prepared_plans)
                         : session.run(in);
     };
-    using clock = std::chrono::steady_clock;
-    std::vector<double> lat_ms;
+    RunTiming tm;
+    tm.load_ms = ms_since(t_start);
     std::vector<Tensor> outputs;
     int64_t samples = 0, correct = 0;
     bool labelled = false;
@@ -119,22 +150,29 @@ void add_run_command(CLI::App& app, int& exit_code) {
         SAVE_CHECK(eq != std::string::npos && eq > 0, "--input '{}' must be NAME=FILE.npy", spec);
         bound[spec.substr(0, eq)] = read_npy(spec.substr(eq + 1));
       }
-      auto t0 = clock::now();
-      if (protection) {
-        std::vector<Tensor> in;
-        for (ValueId v : g.inputs) {
-          auto it = bound.find(g.values[v].name);
-          SAVE_CHECK(it != bound.end(), "input '{}' is not bound (--input NAME=FILE.npy)",
-                     g.values[v].name);
-          in.push_back(it->second);
-        }
-        SAVE_CHECK(bound.size() == in.size(), "--input binds a name the model does not have");
-        outputs = run_protected(in);
-      } else {
-        outputs = session.run_named(bound);
+      std::vector<Tensor> in;
+      for (ValueId v : g.inputs) {
+        auto it = bound.find(g.values[v].name);
+        SAVE_CHECK(it != bound.end(), "input '{}' is not bound (--input NAME=FILE.npy)",
+                   g.values[v].name);
+        in.push_back(it->second);
       }
-      lat_ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
+      SAVE_CHECK(bound.size() == in.size(), "--input binds a name the model does not have");
       samples = bound.begin()->second.rank() ? bound.begin()->second.shape()[0] : 1;
+      // The same inputs every run: run 0 is the cold one (its outputs are
+      // the ones written), then the warm-up, then the timed runs.
+      const int64_t repeat = args->repeat > 0 ? args->repeat : 10;
+      auto t0 = clock::now();
+      outputs = run_protected(in);
+      tm.first_run_ms = ms_since(t0);
+      for (int64_t w = 0; w < args->warmup; ++w) run_protected(in);
+      tm.warmup_runs = args->warmup;
+      for (int64_t r = 0; r < repeat; ++r) {
+        t0 = clock::now();
+        run_protected(in);
+        tm.warm_ms.push_back(ms_since(t0));
+        tm.warm_samples += samples;
+      }
     } else {
       SAVE_CHECK(g.inputs.size() == 1,
                  "--data feeds a single-input model; this one has {} inputs "
@@ -143,14 +181,37 @@ void add_run_command(CLI::App& app, int& exit_code) {
       Dataset ds = load_dataset(args->data, args->labels);
       int64_t n = ds.size();
       if (args->limit > 0) n = std::min(n, args->limit);
+      SAVE_CHECK(n > 0, "the dataset '{}' has no samples", args->data);
       labelled = !ds.labels.empty();
-      std::vector<std::vector<Tensor>> parts(g.outputs.size());
-      for (int64_t b = 0; b < n; b += args->batch) {
-        int64_t e = std::min(n, b + args->batch);
-        Tensor x = slice_rows(ds.images, b, e);
+      // Every batch counts once for accuracy and --output. Timing: batch 0
+      // is the cold run, the next --warmup batches are untimed, the rest of
+      // the full-size batches are the timed warm runs (the first --repeat of
+      // them when given). A last, shorter batch is not timed: its new shape
+      // builds a new plan, a second cold run. When the dataset has too few
+      // batches, full-size batches are run again for timing only.
+      const int64_t full = std::min(n, args->batch);
+      const int64_t wanted = args->repeat > 0 ? args->repeat : 0;  // 0: all that come
+      auto timed_run = [&](const Tensor& x, int64_t rows, int64_t index) {
         auto t0 = clock::now();
         std::vector<Tensor> outs = run_protected({x});
-        lat_ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
+        double ms = ms_since(t0);
+        if (index == 0) {
+          tm.first_run_ms = ms;
+        } else if (rows != full) {
+          ++tm.excluded_runs;
+        } else if (tm.warmup_runs < args->warmup) {
+          ++tm.warmup_runs;
+        } else if (wanted == 0 || static_cast<int64_t>(tm.warm_ms.size()) < wanted) {
+          tm.warm_ms.push_back(ms);
+          tm.warm_samples += rows;
+        }
+        return outs;
+      };
+      std::vector<std::vector<Tensor>> parts(g.outputs.size());
+      int64_t index = 0;
+      for (int64_t b = 0; b < n; b += args->batch, ++index) {
+        int64_t e = std::min(n, b + args->batch);
+        std::vector<Tensor> outs = timed_run(slice_rows(ds.images, b, e), e - b, index);
         if (labelled) {
           const Tensor& logits = outs[0];
           SAVE_CHECK(
@@ -164,6 +225,15 @@ void add_run_command(CLI::App& app, int& exit_code) {
         if (!args->output.empty())
           for (size_t o = 0; o < outs.size(); ++o) parts[o].push_back(std::move(outs[o]));
       }
+      // Too few batches for the warm-up and the timed runs: replay the
+      // full-size batches in order (outputs and accuracy already counted).
+      const int64_t need = std::max<int64_t>(wanted, 1);
+      for (int64_t b = 0;
+           tm.warmup_runs < args->warmup || static_cast<int64_t>(tm.warm_ms.size()) < need;
+           b = (b + 2 * full > n) ? 0 : b + full, ++index) {
+        timed_run(slice_rows(ds.images, b, b + full), full, index);
+        ++tm.replayed_runs;
+      }
       samples = n;
       if (!args->output.empty())
         for (auto& p : parts) outputs.push_back(concat_rows(p));
@@ -171,9 +241,12 @@ void add_run_command(CLI::App& app, int& exit_code) {
     if (!args->output.empty()) write_outputs(args->output, g, outputs);
 
     double total_ms = 0;
-    for (double t : lat_ms) total_ms += t;
-    double p50 = percentile(lat_ms, 0.5), p90 = percentile(lat_ms, 0.9);
-    double throughput = total_ms > 0 ? static_cast<double>(samples) / (total_ms / 1000.0) : 0;
+    for (double t : tm.warm_ms) total_ms += t;
+    const double p50 = percentile(tm.warm_ms, 0.5), p90 = percentile(tm.warm_ms, 0.9);
+    const double cold_ms = tm.load_ms + tm.first_run_ms;
+    const double peak_mib = peak_rss_mib();
+    double throughput =
+        total_ms > 0 ? static_cast<double>(tm.warm_samples) / (total_ms / 1000.0) : 0;
     std::optional<double> accuracy;
     if (labelled && samples > 0)
       accuracy = static_cast<double>(correct) / static_cast<double>(samples);
@@ -209,8 +282,16 @@ void add_run_command(CLI::App& app, int& exit_code) {
       j["batch"] = args->batch;
       j["threads"] = args->threads > 0 ? args->threads : omp_get_max_threads();
       j["accuracy"] = accuracy ? nlohmann::json(*accuracy) : nlohmann::json(nullptr);
+      j["cold_ms"] = cold_ms;
+      j["load_ms"] = tm.load_ms;
+      j["first_run_ms"] = tm.first_run_ms;
       j["latency_ms"] = {{"p50", p50}, {"p90", p90}};
+      j["warmup"] = tm.warmup_runs;
+      j["warm_runs"] = tm.warm_ms.size();
+      j["replayed_runs"] = tm.replayed_runs;
+      j["excluded_runs"] = tm.excluded_runs;
       j["throughput_per_s"] = throughput;
+      j["peak_rss_mb"] = peak_mib;
       fmt::print("{}\n", j.dump(2));
     } else {
       fmt::print("model       {}\n", args->model);
@@ -218,8 +299,19 @@ void add_run_command(CLI::App& app, int& exit_code) {
                  args->threads > 0 ? args->threads : omp_get_max_threads());
       if (accuracy)
         fmt::print("accuracy    {:.2f}% ({} of {})\n", *accuracy * 100, correct, samples);
-      fmt::print("latency     p50 {:.3f} ms, p90 {:.3f} ms per batch\n", p50, p90);
-      fmt::print("throughput  {:.1f} samples/s\n", throughput);
+      fmt::print("cold start  {:.3f} ms (load and set-up {:.3f} ms, first run {:.3f} ms)\n",
+                 cold_ms, tm.load_ms, tm.first_run_ms);
+      std::string extra;
+      if (tm.replayed_runs > 0)
+        extra += fmt::format(", {} runs on replayed batches", tm.replayed_runs);
+      if (tm.excluded_runs > 0)
+        extra += fmt::format(", {} shorter batch not timed", tm.excluded_runs);
+      fmt::print(
+          "latency     p50 {:.3f} ms, p90 {:.3f} ms per batch ({} warm runs after {} "
+          "warm-up{})\n",
+          p50, p90, tm.warm_ms.size(), tm.warmup_runs, extra);
+      fmt::print("throughput  {:.1f} samples/s (warm runs)\n", throughput);
+      fmt::print("peak memory {:.1f} MiB resident\n", peak_mib);
       if (protection) {
         fmt::print(
             "protection  {}: {} detections ({} false alarms), {} recoveries ({} restarts, {} "

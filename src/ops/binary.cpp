@@ -167,9 +167,14 @@ void reference_variadic(const KernelContext& ctx) {
 // ---- fast kernel ----
 
 // Smallest output worth a oneDNN call (rough single-core measurements):
-// Add/Sub/Mul vectorise in the reference and gain only from oneDNN's threads
-// on large tensors; Div and the NaN-checking Max/Min are slower per element.
-constexpr int64_t min_fast_elems(B k) {
+// Add/Sub/Mul on same-shape inputs vectorise in the reference and gain only
+// from oneDNN's threads on large tensors; Div and the NaN-checking Max/Min
+// are slower per element. A broadcast operand makes the reference's inner
+// loop strided (a squeeze-excitation Mul [N,C,H,W] x [N,C,1,1] below 64k
+// elements took 9% of MobileNetV3-Large there): oneDNN from 4096 elements.
+constexpr int64_t kMinFastElemsBroadcast = 4096;
+constexpr int64_t min_fast_elems(B k, bool broadcast) {
+  if (broadcast) return kMinFastElemsBroadcast;
   return k == B::kAdd || k == B::kSub || k == B::kMul ? int64_t{1} << 16 : 4096;
 }
 
@@ -250,10 +255,13 @@ std::unique_ptr<Kernel> make_chain(const PrepareContext& pc, B k, std::vector<Sh
     if (in == nullptr || in->dtype != DType::kF32) return nullptr;
   if (shapes.size() < 2) return nullptr;  // a copy: the reference does it
   const Shape& out = pc.outputs[0]->shape;
-  if (out.size() > 6 || shape_numel(out) < min_fast_elems(k)) return nullptr;
+  if (out.size() > 6) return nullptr;
   const size_t rank = std::max<size_t>(out.size(), 1);
   const Shape out_p = pad_to_rank(out, rank);
   for (Shape& s : shapes) s = pad_to_rank(s, rank);
+  const bool broadcast =
+      std::any_of(shapes.begin(), shapes.end(), [&](const Shape& s) { return s != out_p; });
+  if (shape_numel(out) < min_fast_elems(k, broadcast)) return nullptr;
   // The first source must have the output's full shape.
   size_t first = shapes.size();
   for (size_t i = 0; i < shapes.size(); ++i)

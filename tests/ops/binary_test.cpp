@@ -213,6 +213,27 @@ TEST(BinaryFast, MatchesReference) {
   }
 }
 
+// Broadcast operands below the same-shape threshold (squeeze-excitation
+// scaling, per-channel bias) still take oneDNN: the reference's loop is
+// strided there.
+TEST(BinaryFast, SmallBroadcastsTakeTheFastKernel) {
+  const std::vector<ShapePair> small{{{1, 72, 28, 28}, {1, 72, 1, 1}},
+                                     {{2, 48, 7, 7}, {2, 48, 1, 1}},
+                                     {{1, 40, 14, 14}, {40, 1, 1}}};
+  for (const std::string op : {"Add", "Sub", "Mul"}) {
+    for (const ShapePair& p : small) {
+      SCOPED_TRACE(op + " " + shape_str(p.a) + " " + shape_str(p.b));
+      Tensor a = random_f32(p.a, 3, -2, 2), b = random_f32(p.b, 4, 0.5f, 2);
+      auto fast = run_single_node(make_node(op), {a, b}, KernelChoice::kFast);
+      EXPECT_TRUE(fast.used_fast);
+      expect_close(fast.outputs[0], run_ref(make_node(op), {a, b}), 1e-5, 1e-6);
+    }
+  }
+  // Same shapes that small stay with the (vectorised) reference.
+  Tensor a = random_f32({1, 72, 28, 28}, 3, -2, 2), b = random_f32({1, 72, 28, 28}, 4, -2, 2);
+  EXPECT_FALSE(run_single_node(make_node("Mul"), {a, b}, KernelChoice::kFast).used_fast);
+}
+
 TEST(BinaryFast, DeclinesWhenNoInputHasTheOutputShape) {
   Tensor a = random_f32({100, 1}, 8, -1, 1), b = random_f32({1, 100}, 9, -1, 1);
   auto fast = run_single_node(make_node("Add"), {a, b}, KernelChoice::kFast);
@@ -314,6 +335,31 @@ TEST(Where, BroadcastsAllThree) {
   auto r = run_ref(make_node("Where"), {c, ints({1}, {5}), ints({3}, {7, 8, 9})});
   EXPECT_EQ(r.to_int64(), (std::vector<int64_t>{5, 5, 5, 7, 8, 9}));
   EXPECT_THROW(infer_single_node(make_node("Where"), {x, x, x}), Error);  // float condition
+}
+
+// The fast float32 Where against the reference over the broadcast patterns
+// its specialised rows cover (and a strided one they do not).
+TEST(Where, FastMatchesReference) {
+  struct Case {
+    Shape c, x, y;
+  };
+  std::vector<Case> cases = {
+      {{2, 3, 4, 5}, {2, 3, 4, 5}, {2, 3, 4, 5}}, {{2, 1, 4, 5}, {2, 3, 4, 5}, {}},
+      {{1, 1, 1, 5}, {5}, {2, 3, 4, 5}},          {{2, 3, 4, 1}, {2, 3, 4, 5}, {2, 3, 1, 5}},
+      {{2, 3, 4, 5}, {2, 3, 4, 1}, {1}},          {{5, 1}, {1, 4}, {5, 4}},
+      {{3, 1, 6}, {3, 7, 1}, {1, 7, 6}},
+  };
+  uint32_t seed = 1;
+  for (const Case& k : cases) {
+    SCOPED_TRACE(shape_str(k.c) + " " + shape_str(k.x) + " " + shape_str(k.y));
+    Tensor c(DType::kBool, k.c);
+    std::mt19937 gen(seed++);
+    for (int64_t i = 0; i < c.numel(); ++i) c.ptr<bool>()[i] = gen() % 2 == 0;
+    Tensor x = random_f32(k.x, seed++, -1, 0), y = random_f32(k.y, seed++, 1, 2);
+    auto fast = run_single_node(make_node("Where"), {c, x, y}, KernelChoice::kFast);
+    EXPECT_TRUE(fast.used_fast);
+    expect_close(fast.outputs[0], run_ref(make_node("Where"), {c, x, y}), 0, 0);
+  }
 }
 
 }  // namespace

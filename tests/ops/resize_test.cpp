@@ -201,6 +201,68 @@ TEST(Resize, TfCropAndResizeExtrapolates) {
   EXPECT_NEAR(o[0], want, 1e-5);
 }
 
+// The fast kernel (float32 nearest/linear over H and W) against the
+// reference, over coordinate modes, nearest modes, up- and down-scaling and
+// sizes that are not multiples.
+TEST(Resize, FastMatchesReference) {
+  Tensor x = random_f32({2, 3, 7, 5}, 21, -2, 2);
+  struct Case {
+    std::string mode, coord, nearest;
+  };
+  std::vector<Case> cases = {
+      {"nearest", "", ""},
+      {"nearest", "asymmetric", "floor"},
+      {"nearest", "half_pixel", "round_prefer_ceil"},
+      {"nearest", "align_corners", "ceil"},
+      {"nearest", "tf_half_pixel_for_nn", ""},
+      {"linear", "", ""},
+      {"linear", "align_corners", ""},
+      {"linear", "asymmetric", ""},
+      {"linear", "pytorch_half_pixel", ""},
+      {"linear", "half_pixel_symmetric", ""},
+  };
+  for (const Case& c : cases) {
+    Node n = resize_node(c.mode, c.coord);
+    if (!c.nearest.empty()) n.attrs.set("nearest_mode", c.nearest);
+    for (std::vector<int64_t> sizes : {std::vector<int64_t>{2, 3, 14, 10},
+                                       {2, 3, 11, 3},
+                                       {2, 3, 1, 1},
+                                       {2, 3, 7, 5},
+                                       {2, 3, 4, 17}}) {
+      SCOPED_TRACE(c.mode + " " + c.coord + " " + c.nearest + " -> " + shape_str(sizes));
+      std::vector<Tensor> in = {x, Tensor{}, Tensor{}, i64v(sizes)};
+      auto fast = run_single_node(n, in, KernelChoice::kFast);
+      EXPECT_TRUE(fast.used_fast);
+      expect_close(fast.outputs[0], run_single_node(n, in, KernelChoice::kReference).outputs[0],
+                   1e-5, 1e-6);
+    }
+    // Scales instead of sizes (Upsample-style 2x and a 0.5 downscale).
+    for (std::vector<float> scales : {std::vector<float>{1, 1, 2, 2}, {1, 1, 0.5f, 0.5f}}) {
+      std::vector<Tensor> in = {x, Tensor{}, f32v(scales)};
+      auto fast = run_single_node(n, in, KernelChoice::kFast);
+      EXPECT_TRUE(fast.used_fast);
+      expect_close(fast.outputs[0], run_single_node(n, in, KernelChoice::kReference).outputs[0],
+                   1e-5, 1e-6);
+    }
+  }
+}
+
+// What the fast kernel leaves to the reference: cubic, extrapolation, other
+// element types, and resizing a leading axis.
+TEST(Resize, FastDeclinesWhatItDoesNotCover) {
+  Tensor x = random_f32({1, 2, 4, 4}, 9);
+  auto fast_used = [](const Node& n, const std::vector<Tensor>& in) {
+    return run_single_node(n, in, KernelChoice::kFast).used_fast;
+  };
+  EXPECT_FALSE(fast_used(resize_node("cubic"), {x, Tensor{}, Tensor{}, i64v({1, 2, 8, 8})}));
+  Node crop = resize_node("linear", "tf_crop_and_resize");
+  Tensor roi = f32v({0, 0, 0.4f, 0.6f, 1, 1, 1.2f, 1.7f});
+  EXPECT_FALSE(fast_used(crop, {x, roi, Tensor{}, i64v({1, 2, 3, 3})}));
+  EXPECT_FALSE(fast_used(resize_node("nearest"), {x, Tensor{}, Tensor{}, i64v({1, 4, 8, 8})}));
+  Tensor xi = Tensor::from<int64_t>({1, 1, 2, 2}, std::vector<int64_t>{1, 2, 3, 4});
+  EXPECT_FALSE(fast_used(resize_node("nearest"), {xi, Tensor{}, Tensor{}, i64v({1, 1, 4, 4})}));
+}
+
 TEST(Upsample, ScalesAttributeAndInput) {
   Tensor x = f32({1, 1, 2, 2}, {1, 2, 3, 4});
   Node n;

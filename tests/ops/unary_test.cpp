@@ -145,6 +145,28 @@ TEST(Unary, SmallTensorsUseTheReference) {
   expect_close(r.outputs[0], floats({3}, {0, 0, 2}));
 }
 
+// LeakyRelu never runs the reference loop: a vectorised loop below oneDNN's
+// threshold, oneDNN's eltwise above; both agree with the reference, NaN and
+// signed zeros included.
+TEST(Unary, LeakyReluFastAtEverySize) {
+  Attributes a;
+  a.set("alpha", 0.2f);
+  Node n = make_node("LeakyRelu", a);
+  for (int64_t len : {1, 7, 1000, 65535, 65536, 200000}) {
+    SCOPED_TRACE(len);
+    Tensor x = random_f32({len}, 5, -3, 3);
+    x.ptr<float>()[0] = std::numeric_limits<float>::quiet_NaN();
+    if (len > 2) x.ptr<float>()[1] = -0.f;
+    auto fast = run_single_node(n, {x}, KernelChoice::kFast);
+    EXPECT_TRUE(fast.used_fast);
+    Tensor want = run_ref(n, {x});
+    expect_close(fast.outputs[0], want, 1e-6f, 0.f);
+    for (int64_t i = 0; i < x.numel(); ++i)
+      ASSERT_EQ(std::signbit(fast.outputs[0].ptr<float>()[i]), std::signbit(want.ptr<float>()[i]))
+          << "at " << i;
+  }
+}
+
 TEST(Unary, IntegerAbsNegRelu) {
   std::vector<int64_t> v{-3, 0, 5, std::numeric_limits<int64_t>::min() + 1};
   Tensor x = Tensor::from<int64_t>({4}, v);
