@@ -14,6 +14,7 @@
 #include "analysis/range_analysis.hpp"
 #include "cli/commands.hpp"
 #include "core/hash.hpp"
+#include "eval/files.hpp"
 #include "import/onnx_import.hpp"
 #include "protect/protection_plan.hpp"
 
@@ -113,19 +114,19 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
           }
         if (l.robust + l.ranging + l.vulnerable > 0) layers.push_back(std::move(l));
       }
-      std::filesystem::create_directories(args->out_dir);
+      eval::ensure_dir(args->out_dir);
       const std::string path = args->out_dir + "/bits_per_layer.svg";
-      std::ofstream f(path);
-      SAVE_CHECK(f.good(), "cannot write '{}'", path);
       const double all = static_cast<double>(bits.robust + bits.ranging + bits.vulnerable);
-      f << bits_per_layer_svg(
-          layers, fmt::format("{}: {:.1f}% robust, {:.1f}% ranging, {:.1f}% vulnerable bits "
-                              "(tolerance {})",
-                              std::filesystem::path(args->model).filename().string(),
-                              100.0 * static_cast<double>(bits.robust) / all,
-                              100.0 * static_cast<double>(bits.ranging) / all,
-                              100.0 * static_cast<double>(bits.vulnerable) / all, args->tolerance));
-      SAVE_CHECK(f.good(), "cannot write '{}'", path);
+      // Whole file or nothing (tmp + rename), like every result file.
+      eval::write_file_atomic(
+          path, bits_per_layer_svg(
+                    layers, fmt::format("{}: {:.1f}% robust, {:.1f}% ranging, {:.1f}% vulnerable "
+                                        "bits (tolerance {})",
+                                        std::filesystem::path(args->model).filename().string(),
+                                        100.0 * static_cast<double>(bits.robust) / all,
+                                        100.0 * static_cast<double>(bits.ranging) / all,
+                                        100.0 * static_cast<double>(bits.vulnerable) / all,
+                                        args->tolerance)));
       svg_path = path;
     }
     size_t unruled = 0;

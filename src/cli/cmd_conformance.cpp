@@ -1,6 +1,7 @@
 // `save conformance DIR`: the ONNX backend-suite runner.
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -12,11 +13,25 @@ namespace save::cli {
 
 namespace {
 std::vector<std::string> read_list(const std::string& path) {
-  std::ifstream f(path);
+  std::error_code ec;
+  SAVE_CHECK(!std::filesystem::is_directory(path, ec), "case list '{}' is a folder, not a file",
+             path);
+  std::ifstream f(path, std::ios::binary);
   SAVE_CHECK(f.good(), "cannot open case list '{}'", path);
   std::vector<std::string> out;
   std::string line;
+  size_t line_no = 0;
   while (std::getline(f, line)) {
+    ++line_no;
+    // A binary file given by mistake: say so instead of printing its bytes
+    // back as case names.
+    for (char ch : line) {
+      auto u = static_cast<unsigned char>(ch);
+      SAVE_CHECK(u >= 0x20 || u == '\t' || u == '\r',
+                 "case list '{}' line {} holds a control byte 0x{:02x}: not a text file of case "
+                 "names",
+                 path, line_no, static_cast<unsigned>(u));
+    }
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
     if (!line.empty() && line[0] != '#') out.push_back(line);
   }

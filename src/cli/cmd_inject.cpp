@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "cli/commands.hpp"
@@ -77,9 +78,7 @@ void add_inject_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   c->add_option("--out", a->out, "Campaign folder (created; re-running resumes)")->required();
   c->add_option("--limit", a->limit, "Use only the first N samples");
-  c->add_option("--batch", a->batch, "Batch size")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  c->add_option("--batch", a->batch, "Batch size")->capture_default_str();
   c->add_option("--threads", a->threads, "Threads (default: all cores)");
   add_protect_options(c, prot);
   c->add_flag("--json", a->json, "Print the summary (with timings) as JSON on stdout");
@@ -92,6 +91,14 @@ void add_inject_command(CLI::App& app, int& exit_code) {
     SAVE_CHECK(a->bits_per_word >= 1 && a->bits_per_word <= 32, "--bits-per-word must be 1..32");
     SAVE_CHECK(a->burst_length >= 1, "--burst-length must be >= 1");
     SAVE_CHECK(a->trials >= 1, "--trials must be >= 1");
+    {
+      // Refused before the model is read: the to-do list is built up front.
+      std::set<int64_t> distinct(spec.flips.begin(), spec.flips.end());
+      SAVE_CHECK(a->trials <= eval::kMaxCampaignTrials / static_cast<int64_t>(distinct.size()),
+                 "--trials {} with {} flip counts asks for more than {} trials, the most one "
+                 "campaign runs; split it over several --out folders or seeds",
+                 a->trials, distinct.size(), eval::kMaxCampaignTrials);
+    }
     spec.fault.bits_per_word = a->bits_per_word;
     spec.fault.burst_length = a->burst_length;
     spec.trials = a->trials;

@@ -92,9 +92,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
   c->add_option("--input", args->inputs, "NAME=FILE.npy: bind a model input (repeatable)");
   c->add_option("--output", args->output, "Write each model output to DIR/<name>.npy");
   c->add_option("--limit", args->limit, "Use only the first N samples");
-  c->add_option("--batch", args->batch, "Batch size")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  c->add_option("--batch", args->batch, "Batch size")->capture_default_str();
   c->add_option("--threads", args->threads, "Threads (default: all cores)");
   c->add_option("--warmup", args->warmup,
                 "Untimed runs after the first (cold) run; with --data the batches after the "
@@ -148,6 +146,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
       for (const std::string& spec : args->inputs) {
         auto eq = spec.find('=');
         SAVE_CHECK(eq != std::string::npos && eq > 0, "--input '{}' must be NAME=FILE.npy", spec);
+        SAVE_CHECK(!bound.count(spec.substr(0, eq)), "--input '{}' is given twice",
+                   spec.substr(0, eq));
         bound[spec.substr(0, eq)] = read_npy(spec.substr(eq + 1));
       }
       std::vector<Tensor> in;
@@ -219,6 +219,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
               "accuracy needs a float32 first output of shape [batch, classes], got {}",
               shape_str(logits.shape()));
           int64_t k = logits.shape()[1];
+          check_labels(ds.labels, b, e, k, args->labels.empty() ? args->data : args->labels);
           for (int64_t i = 0; i < e - b; ++i)
             correct += argmax_row(logits.ptr<float>() + i * k, k) == ds.labels[b + i];
         }

@@ -1,12 +1,15 @@
 // `save sweep MODEL`: flips each selected weight bit alone and records its
 // effect on a validation batch (see inject/sweep.hpp), with a per-bit-
 // position table, per-bit records in CSV or JSONL, and the sweep speed.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <omp.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -51,13 +54,20 @@ class Progress {
   clock::time_point start_ = clock::now(), last_{};
 };
 
-// Per-bit records, as CSV or JSON lines by the file's extension.
+// Per-bit records, as CSV or JSON lines by the file's extension. They go to
+// a temporary name next to --out and are renamed over it only when the sweep
+// finished: an existing file is never truncated by a run that fails, and a
+// killed sweep leaves no partial file under the --out name.
 class RecordWriter {
  public:
-  explicit RecordWriter(const std::string& path) : jsonl_(path.ends_with(".jsonl")) {
+  explicit RecordWriter(const std::string& path)
+      : jsonl_(path.ends_with(".jsonl")), path_(path), tmp_(temp_name(path)) {
     SAVE_CHECK(path.ends_with(".csv") || jsonl_, "--out '{}' must end in .csv or .jsonl", path);
-    f_.open(path);
-    SAVE_CHECK(f_.good(), "cannot write '{}'", path);
+    std::error_code ec;
+    SAVE_CHECK(!std::filesystem::is_directory(path, ec), "--out '{}' is a folder, not a file",
+               path);
+    f_.open(tmp_, std::ios::binary | std::ios::trunc);
+    SAVE_CHECK(f_.good(), "cannot write '{}' (for --out '{}')", tmp_, path);
     if (!jsonl_)
       f_ << "tensor,element,bit,max_abs,max_rel,top1_changes,nonfinite,consumer_max_abs,"
             "predicted_robust\n";
@@ -80,9 +90,32 @@ class RecordWriter {
                         e.consumer_max_abs, e.predicted_robust ? 1 : 0);
     }
   }
+  // Flushes, syncs and renames the records into place.
+  void commit() {
+    f_.flush();
+    SAVE_CHECK(f_.good(), "cannot write '{}'", tmp_);
+    f_.close();
+    int fd = ::open(tmp_.c_str(), O_RDONLY | O_CLOEXEC);
+    SAVE_CHECK(fd >= 0 && ::fsync(fd) == 0, "cannot sync '{}'", tmp_);
+    ::close(fd);
+    SAVE_CHECK(::rename(tmp_.c_str(), path_.c_str()) == 0, "cannot rename '{}' to '{}': {}", tmp_,
+               path_, std::strerror(errno));
+    committed_ = true;
+  }
+  ~RecordWriter() {
+    if (!committed_) {
+      f_.close();
+      ::unlink(tmp_.c_str());
+    }
+  }
 
  private:
+  static std::string temp_name(const std::string& path) {
+    return path + ".partial." + std::to_string(::getpid());
+  }
   bool jsonl_;
+  std::string path_, tmp_;
+  bool committed_ = false;
   std::ofstream f_;
 };
 
@@ -197,8 +230,7 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
   c->add_option("--data", args->data, "'fashion-mnist' (test set) or a .npy file (N x ...)")
       ->capture_default_str();
   c->add_option("--batch", args->batch, "Validation images (the first B of the data)")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->capture_default_str();
   c->add_option("--seed", args->seed, "Seed for --sample")->capture_default_str();
   c->add_option("--out", args->out, "Per-bit records: FILE.csv or FILE.jsonl");
   c->add_option("--threads", args->threads, "Threads (default: all cores)");
@@ -245,6 +277,7 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
       if (writer) writer->write(t, e);
       bar.tick(++done);
     });
+    if (writer) writer->commit();
 
     if (args->json) {
       fmt::print("{}\n",

@@ -2,8 +2,11 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/flag_checks.hpp"
 #include "core/error.hpp"
 
 int main(int argc, char** argv) {
@@ -16,10 +19,22 @@ int main(int argc, char** argv) {
   save::cli::add_sweep_command(app, exit_code);
   save::cli::add_analyze_command(app, exit_code);
   save::cli::add_eval_command(app, exit_code);
+  save::cli::add_flag_checks(app);
+  std::vector<std::string> args = save::cli::join_negative_values(argc, argv);
+  std::vector<const char*> argp;
+  for (const std::string& a : args) argp.push_back(a.c_str());
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+    app.parse(static_cast<int>(argp.size()), argp.data());
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line, like every other error (CLI11 adds a "Run with --help" line).
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return e.get_exit_code() != 0 ? e.get_exit_code() : 1;
   } catch (const save::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -12,6 +12,24 @@
 
 namespace save {
 
+namespace {
+std::string hex_of(const unsigned char* md, unsigned int len) {
+  std::string hex;
+  for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
+  return hex;
+}
+}  // namespace
+
+std::string sha256_hex(std::string_view bytes) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+  EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size());
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx.get(), md, &len);
+  return hex_of(md, len);
+}
+
 std::string file_sha256(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   SAVE_CHECK(f.good(), "cannot open '{}': {}", path, std::strerror(errno));
@@ -25,9 +43,7 @@ std::string file_sha256(const std::string& path) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx.get(), md, &len);
-  std::string hex;
-  for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
-  return hex;
+  return hex_of(md, len);
 }
 
 }  // namespace save

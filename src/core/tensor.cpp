@@ -5,11 +5,18 @@
 
 #include <cstdlib>
 
+#include "core/error.hpp"
+#include "core/limits.hpp"
+
 namespace save {
 
+// Overflow-checked: a shape read from a file ([4, 2^62+4]) must not wrap to
+// a small count that later code trusts for sizes and offsets.
 int64_t shape_numel(std::span<const int64_t> shape) {
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(n, d, &n))
+      fail("shape {} has more than 2^63 elements (the element count overflows)", shape_str(shape));
   return n;
 }
 
@@ -34,6 +41,17 @@ std::shared_ptr<std::byte[]> aligned_bytes(size_t n) {
 
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
   for (int64_t d : shape_) SAVE_CHECK(d >= 0, "negative dimension in shape {}", shape_str(shape_));
+  // Sizes are checked before the storage is zeroed; the message is only
+  // formatted when a check fails (tensors are made on hot paths).
+  int64_t n = 1, bytes = 0;
+  bool fits = true;
+  for (int64_t d : shape_) fits = fits && !__builtin_mul_overflow(n, d, &n);
+  fits = fits && !__builtin_mul_overflow(n, static_cast<int64_t>(dtype_size(dtype_)), &bytes);
+  if (!fits || static_cast<uint64_t>(bytes) > memory_limit()) {
+    const std::string what =
+        fmt::format("a {} tensor of shape {}", dtype_name(dtype_), shape_str(shape_));
+    check_memory(checked_nbytes(shape_, dtype_, what), what);
+  }
   storage_ = aligned_bytes(nbytes());
   data_ = storage_.get();
 }

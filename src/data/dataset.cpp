@@ -74,9 +74,24 @@ Dataset load_dataset(const std::string& spec, const std::string& labels_npy) {
     Tensor l = read_npy(labels_npy);
     SAVE_CHECK(l.rank() == 1 && l.shape()[0] == ds.size(),
                "'{}': labels must be a vector of {} entries", labels_npy, ds.size());
+    SAVE_CHECK(l.dtype() != DType::kF32 && l.dtype() != DType::kF64 && l.dtype() != DType::kBool,
+               "'{}': labels must be integers (class indices), not {}", labels_npy,
+               dtype_name(l.dtype()));
     ds.labels = l.to_int64();
+    for (size_t i = 0; i < ds.labels.size(); ++i)
+      SAVE_CHECK(ds.labels[i] >= 0,
+                 "'{}': label {} of sample {} is negative (labels are class indices)", labels_npy,
+                 ds.labels[i], i);
   }
   return ds;
+}
+
+void check_labels(const std::vector<int64_t>& labels, int64_t begin, int64_t end, int64_t classes,
+                  const std::string& source) {
+  for (int64_t i = begin; i < end && i < static_cast<int64_t>(labels.size()); ++i)
+    SAVE_CHECK(labels[i] >= 0 && labels[i] < classes,
+               "label {} of sample {} in '{}' is outside the model's {} classes [0, {})", labels[i],
+               i, source, classes, classes);
 }
 
 Tensor slice_rows(const Tensor& t, int64_t begin, int64_t end) {

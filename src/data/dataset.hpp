@@ -28,6 +28,11 @@ Tensor read_idx(const std::string& path);
 // labels .npy.
 Dataset load_dataset(const std::string& spec, const std::string& labels_npy = "");
 
+// Labels are class indices: Error naming `source` and the sample when one
+// of labels[begin, end) is outside [0, classes).
+void check_labels(const std::vector<int64_t>& labels, int64_t begin, int64_t end, int64_t classes,
+                  const std::string& source);
+
 // Rows [begin, end) of a tensor along axis 0 (a copy).
 Tensor slice_rows(const Tensor& t, int64_t begin, int64_t end);
 

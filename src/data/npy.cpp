@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "core/error.hpp"
+#include "core/limits.hpp"
 
 namespace save {
 
@@ -47,12 +48,22 @@ std::string descr_of(DType t) {
 }  // namespace
 
 Tensor read_npy(const std::string& path) {
+  std::error_code ec;
+  SAVE_CHECK(!std::filesystem::is_directory(path, ec), "'{}' is a directory, not a .npy file",
+             path);
   std::ifstream f(path, std::ios::binary);
   SAVE_CHECK(f.good(), "cannot open '{}': {}", path, std::strerror(errno));
+  return read_npy(f, path);
+}
+
+Tensor read_npy(std::istream& f, const std::string& path) {
   char magic[8] = {};
   f.read(magic, 8);
   SAVE_CHECK(f.gcount() == 8 && std::memcmp(magic, "\x93NUMPY", 6) == 0,
              "'{}' is not a .npy file (bad magic)", path);
+  SAVE_CHECK(magic[6] >= 1 && magic[6] <= 3 && magic[7] == 0,
+             "'{}': .npy format version {}.{} is not supported (1.0, 2.0, 3.0)", path,
+             static_cast<int>(magic[6]), static_cast<int>(magic[7]));
   uint32_t header_len = 0;
   if (magic[6] == 1) {
     unsigned char b[2];
@@ -86,17 +97,49 @@ Tensor read_npy(const std::string& path) {
   size_t open = shape_text.find('('), close = shape_text.find(')');
   SAVE_CHECK(open != std::string::npos && close != std::string::npos && open < close,
              "'{}': malformed shape in .npy header", path);
+  // The tuple's entries: digits separated by commas (and spaces); a sign or
+  // anything else is refused, not skipped ((-4, 1, 28, 28) is not 4 rows).
   Shape shape;
-  int64_t cur = -1;
-  for (size_t c = open + 1; c <= close; ++c) {
-    char ch = shape_text[c];
-    if (ch >= '0' && ch <= '9') {
-      cur = (cur < 0 ? 0 : cur * 10) + (ch - '0');
-    } else if (cur >= 0) {
-      shape.push_back(cur);
-      cur = -1;
+  std::string entry;
+  auto end_entry = [&](bool last) {
+    size_t a = entry.find_first_not_of(" \t"), b = entry.find_last_not_of(" \t");
+    std::string e = a == std::string::npos ? "" : entry.substr(a, b - a + 1);
+    entry.clear();
+    if (e.empty()) {
+      SAVE_CHECK(last, "'{}': malformed shape in .npy header (an empty entry)", path);
+      return;
     }
+    SAVE_CHECK(e.find_first_not_of("0123456789") == std::string::npos,
+               "'{}': .npy shape entry '{}' is not a non-negative integer", path, e);
+    int64_t v = 0;
+    for (char ch : e)
+      SAVE_CHECK(!__builtin_mul_overflow(v, 10, &v) && !__builtin_add_overflow(v, ch - '0', &v),
+                 "'{}': .npy shape entry '{}' is too large", path, e);
+    shape.push_back(v);
+  };
+  for (size_t c = open + 1; c < close; ++c) {
+    if (shape_text[c] == ',')
+      end_entry(false);
+    else
+      entry.push_back(shape_text[c]);
   }
+  end_entry(true);
+  const uint64_t nbytes = checked_nbytes(shape, dt, "'" + path + "'");
+  // The data must be exactly what the header says, checked before the
+  // tensor is allocated (a header may claim more than the file holds).
+  const std::streamoff data_at = f.tellg();
+  f.seekg(0, std::ios::end);
+  const std::streamoff file_end = f.tellg();
+  f.seekg(data_at);
+  SAVE_CHECK(f.good() && data_at >= 0 && file_end >= data_at, "'{}': cannot read .npy data", path);
+  const auto have = static_cast<uint64_t>(file_end - data_at);
+  SAVE_CHECK(have >= nbytes, "'{}': truncated .npy data ({} of {} bytes for shape {})", path, have,
+             nbytes, shape_str(shape));
+  SAVE_CHECK(have == nbytes,
+             "'{}': .npy file has {} bytes after the data its header describes (shape {}, {} "
+             "bytes): not a single array",
+             path, have - nbytes, shape_str(shape), nbytes);
+  check_memory(nbytes, "'" + path + "'");
   Tensor t(dt, shape);
   f.read(static_cast<char*>(t.data()), static_cast<std::streamsize>(t.nbytes()));
   SAVE_CHECK(static_cast<size_t>(f.gcount()) == t.nbytes(),

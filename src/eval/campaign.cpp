@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "core/error.hpp"
@@ -115,35 +116,69 @@ int64_t rows_of(const Batches& b, size_t i) {
   return end - b.begin[i];
 }
 
-// The fault-free top-1 of every sample, cached in DIR by model and inputs.
-std::vector<int64_t> golden_top1(Session& session, const Batches& batches, const Scorer& scorer,
-                                 const std::string& path) {
-  std::error_code ec;
-  if (fs::exists(path, ec)) {
-    Tensor t = read_npy(path);
-    if (t.dtype() == DType::kI64 && t.rank() == 1 && t.shape()[0] == batches.samples)
-      return {t.ptr<int64_t>(), t.ptr<int64_t>() + batches.samples};
-  }
+// The fault-free top-1 of every sample, computed (in memory: the folder is
+// claimed only once this worked, so a model that cannot run these inputs
+// leaves nothing behind).
+std::vector<int64_t> golden_run(Session& session, const Batches& batches, const Scorer& scorer) {
   session.set_hooks(nullptr);
   session.restore_constants();
-  Tensor t(DType::kI64, {batches.samples});
+  std::vector<int64_t> top1(static_cast<size_t>(batches.samples));
   for (size_t i = 0; i < batches.inputs.size(); ++i) {
     Plan& plan = session.load_inputs(batches.inputs[i]);
     session.execute(plan);
-    scorer.score(plan, rows_of(batches, i), t.ptr<int64_t>() + batches.begin[i]);
+    scorer.score(plan, rows_of(batches, i), top1.data() + batches.begin[i]);
   }
-  write_npy(path, t);
-  return {t.ptr<int64_t>(), t.ptr<int64_t>() + batches.samples};
+  return top1;
 }
 
-// Refuses a folder that holds another campaign; records this one otherwise.
-void claim_folder(const std::string& dir, const nlohmann::json& context) {
+std::string golden_sum_path(const std::string& golden_path) {
+  return golden_path + ".sha256";
+}
+
+// The cached golden answers in `path` when present: verified against the
+// checksum written with them (a cache overwritten with zeros would score
+// every trial against wrong answers). nullopt when there is no cache.
+std::optional<std::vector<int64_t>> read_golden(const std::string& path, int64_t samples) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return std::nullopt;
+  std::string sum = read_file_or_empty(golden_sum_path(path));
+  while (!sum.empty() && (sum.back() == '\n' || sum.back() == ' ')) sum.pop_back();
+  if (sum.empty()) return std::nullopt;  // an older folder: recompute, then compare
+  SAVE_CHECK(file_sha256(path) == sum,
+             "the golden-output cache '{}' does not match its checksum ({}): it was changed or "
+             "is corrupt; remove it (it is recomputed) or use another --out folder",
+             path, golden_sum_path(path));
+  Tensor t = read_npy(path);
+  SAVE_CHECK(t.dtype() == DType::kI64 && t.rank() == 1 && t.shape()[0] == samples,
+             "the golden-output cache '{}' holds {} of shape {}, this campaign needs int64 of "
+             "shape [{}]; remove it or use another --out folder",
+             path, dtype_name(t.dtype()), shape_str(t.shape()), samples);
+  return std::vector<int64_t>(t.ptr<int64_t>(), t.ptr<int64_t>() + samples);
+}
+
+void write_golden(const std::string& path, const std::vector<int64_t>& golden) {
+  Tensor t = Tensor::from<int64_t>({static_cast<int64_t>(golden.size())}, golden);
+  write_npy(path, t);
+  write_file_atomic(golden_sum_path(path), file_sha256(path) + "\n");
+}
+
+// Whether DIR already holds trial records (then its claim is binding; a
+// folder claimed by a run that recorded nothing may be claimed afresh).
+bool has_trials(const std::string& dir) {
+  std::error_code ec;
+  return fs::file_size(fs::path(dir) / "trials.jsonl", ec) > 0 && !ec;
+}
+
+// Refuses a folder that holds another campaign (or an evaluation). Reads
+// only: the folder is written once the inputs are known to be good.
+void check_folder(const std::string& dir, const nlohmann::json& context) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return;
+  SAVE_CHECK(fs::is_directory(dir, ec), "--out '{}' exists and is not a folder", dir);
+  refuse_other_kind(dir, FolderKind::kCampaign);
   std::string path = (fs::path(dir) / "campaign.json").string();
   std::string text = read_file_or_empty(path);
-  if (text.empty()) {
-    write_file_atomic(path, context.dump(2) + "\n");
-    return;
-  }
+  if (text.empty() || !has_trials(dir)) return;
   nlohmann::json old = nlohmann::json::parse(text, nullptr, false);
   SAVE_CHECK(!old.is_discarded(), "{} is not valid JSON; remove it or use another --out", path);
   std::vector<std::string> diffs;
@@ -155,6 +190,20 @@ void claim_folder(const std::string& dir, const nlohmann::json& context) {
              "{} holds another campaign ({}); results would mix: use another --out folder or "
              "the same model, data, --limit, --batch and --seed",
              dir, fmt::join(diffs, "; "));
+}
+
+// Records this campaign in DIR (under the lock; checked again there, as
+// another process may have claimed it since). A folder with no trial
+// records drops what an earlier, failed claim left.
+void claim_folder(const std::string& dir, const nlohmann::json& context) {
+  check_folder(dir, context);
+  std::string path = (fs::path(dir) / "campaign.json").string();
+  std::string text = read_file_or_empty(path);
+  if (!text.empty() && has_trials(dir)) return;
+  if (!text.empty() && nlohmann::json::parse(text, nullptr, false) != context)
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.path().filename().string().starts_with("golden-")) fs::remove(e.path());
+  write_file_atomic(path, context.dump(2) + "\n");
 }
 
 struct RunState {
@@ -298,15 +347,48 @@ CampaignOutcome run_campaign(const CampaignSpec& spec, Session& session, const D
   context["seed"] = spec.seed;
   std::string context_id = hex64(fnv1a64(context.dump()));
   context["context_id"] = context_id;
-  ensure_dir(spec.out_dir);
-  claim_folder(spec.out_dir, context);
+  // Every check that can refuse these inputs runs before the folder is
+  // created or written, so a failed run leaves nothing that refuses the
+  // corrected one.
+  check_folder(spec.out_dir, context);
+  // The trials to run are listed up front: a count no machine could run is
+  // refused here instead of filling memory.
+  std::set<int64_t> distinct(spec.flips.begin(), spec.flips.end());
+  SAVE_CHECK(spec.trials <= kMaxCampaignTrials / static_cast<int64_t>(distinct.size()),
+             "--trials {} with {} flip counts asks for more than {} trials, the most one campaign "
+             "runs; split it over several --out folders or seeds",
+             spec.trials, distinct.size(), kMaxCampaignTrials);
 
   Batches batches = make_batches(data, samples, spec.batch);
   Scorer scorer(session.graph());
   std::string golden_path =
       (fs::path(spec.out_dir) / fmt::format("golden-{}.npy", hex64(fnv1a64(inputs_key.dump()))))
           .string();
-  std::vector<int64_t> golden = golden_top1(session, batches, scorer, golden_path);
+  std::optional<std::vector<int64_t>> cached = read_golden(golden_path, samples);
+  std::vector<int64_t> golden = cached ? *cached : golden_run(session, batches, scorer);
+  if (!labels.empty()) {
+    // Labels are class indices of the first output.
+    TensorView out = session.plan_for(batches.inputs[0]).view(session.graph().outputs[0]);
+    const int64_t rows = rows_of(batches, 0);
+    const int64_t classes = rows > 0 ? out.numel() / rows : 0;
+    check_labels(labels, 0, samples, classes, spec.labels.empty() ? spec.data : spec.labels);
+  }
+  ensure_dir(spec.out_dir);
+  FolderLock lock(spec.out_dir);
+  claim_folder(spec.out_dir, context);
+  if (!cached) {
+    // An older folder's cache without a checksum must agree with this run.
+    std::error_code ec;
+    if (fs::exists(golden_path, ec)) {
+      Tensor old = read_npy(golden_path);
+      SAVE_CHECK(old.dtype() == DType::kI64 && old.numel() == samples &&
+                     std::equal(golden.begin(), golden.end(), old.ptr<int64_t>()),
+                 "the golden-output cache '{}' differs from a fresh fault-free run; remove it or "
+                 "use another --out folder",
+                 golden_path);
+    }
+    write_golden(golden_path, golden);
+  }
   std::optional<double> golden_accuracy;
   if (!labels.empty()) {
     int64_t c = 0;

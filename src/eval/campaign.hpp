@@ -28,6 +28,11 @@ namespace save::eval {
 
 class Progress;
 
+// The most trials one campaign runs (trials x distinct flip counts): the
+// to-do list is built up front, and a count no machine finishes
+// (`--trials 3000000000`) is refused at once instead of filling memory.
+inline constexpr int64_t kMaxCampaignTrials = 1'000'000;
+
 struct CampaignSpec {
   std::string model_path;    // as given: reported, not part of any key
   std::string model_sha256;  // keys the campaign and the golden cache
@@ -66,8 +71,11 @@ struct CampaignOutcome {
 };
 
 // Runs (or resumes) the campaign on `session` over the first `limit`
-// samples of `data`. Throws Error on bad arguments or a folder that holds
-// another campaign.
+// samples of `data`. Throws Error on bad arguments, labels outside the
+// model's classes, a folder that holds another campaign or an evaluation,
+// a golden cache that fails its checksum, or a folder another process is
+// writing (DIR/.save.lock). Nothing is written to the folder before the
+// inputs were checked and the fault-free run worked.
 CampaignOutcome run_campaign(const CampaignSpec& spec, Session& session, const Dataset& data);
 
 }  // namespace save::eval

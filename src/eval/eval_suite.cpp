@@ -79,6 +79,11 @@ void validate(const EvalSpec& s) {
   SAVE_CHECK(!s.flips.empty(), "give at least one flip count");
   for (int64_t f : s.flips) SAVE_CHECK(f >= 0, "flip counts must be >= 0 (got {})", f);
   SAVE_CHECK(!s.scenarios.empty(), "give at least one scenario");
+  const std::set<int64_t> distinct(s.flips.begin(), s.flips.end());
+  SAVE_CHECK(s.trials <= kMaxCampaignTrials / static_cast<int64_t>(distinct.size()),
+             "--trials {} with {} flip counts asks for more than {} trials per campaign; use "
+             "fewer",
+             s.trials, distinct.size(), kMaxCampaignTrials);
   std::set<std::string> seen;
   for (const std::string& m : s.modes) {
     SAVE_CHECK(std::find(eval_modes().begin(), eval_modes().end(), m) != eval_modes().end(),
@@ -91,20 +96,36 @@ void validate(const EvalSpec& s) {
 // holds an evaluation of another model or input set is refused before any
 // mode is set up (its campaign folders would refuse too, but later and one
 // by one).
-void claim_folder(const EvalSpec& s, const json& context) {
+// Whether any campaign below `dir` recorded a trial (a folder whose claim
+// recorded nothing, e.g. one whose labels were refused, may be claimed
+// afresh by corrected inputs).
+bool any_trials_below(const std::string& dir) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec))
+    if (it->path().filename() == "trials.jsonl" && it->file_size(ec) > 0) return true;
+  return false;
+}
+
+// check_folder only reads (it runs before the modes are set up, so that a
+// wrong folder is refused early); claim_folder writes, once everything that
+// can refuse the inputs has run.
+bool check_folder(const EvalSpec& s, const json& context) {
+  std::error_code ec;
+  if (!fs::exists(s.out_dir, ec)) return false;
+  SAVE_CHECK(fs::is_directory(s.out_dir, ec), "--out '{}' exists and is not a folder", s.out_dir);
+  refuse_other_kind(s.out_dir, FolderKind::kEval);
   std::string path = join_dir(s.out_dir, "eval.json");
   std::string text = read_file_or_empty(path);
-  if (text.empty()) {
-    write_file_atomic(path, context.dump(2) + "\n");
-    return;
-  }
+  if (text.empty()) return false;
   json old = json::parse(text, nullptr, false);
   SAVE_CHECK(!old.is_discarded(), "{} is not valid JSON; remove it or use another --out", path);
   // The model's path is reported, not compared: the same file by another
   // path (or copied elsewhere) is the same model.
   json a = old, b = context;
   a.erase("model"), b.erase("model");
-  if (a == b) return;
+  if (a == b) return true;
+  if (!any_trials_below(s.out_dir)) return false;
   SAVE_CHECK(old.value("model_sha256", "") == context["model_sha256"],
              "{} holds an evaluation of another model ({}, sha256 {}); use another --out folder",
              s.out_dir, old.value("model", "?"), old.value("model_sha256", "?"));
@@ -113,6 +134,11 @@ void claim_folder(const EvalSpec& s, const json& context) {
       "would mix: use another --out folder or the same data, --limit, --batch, --seed and "
       "--ood-samples (--quick sets its own)",
       s.out_dir, old.dump(), context.dump());
+}
+
+void claim_folder(const EvalSpec& s, const json& context) {
+  if (!check_folder(s, context))
+    write_file_atomic(join_dir(s.out_dir, "eval.json"), context.dump(2) + "\n");
 }
 
 // The OOD sets, or none with the reason in `why` (--ood-samples 0, or
@@ -802,6 +828,9 @@ EvalSpec quick_spec(EvalSpec s) {
 EvalOutcome run_eval(const EvalSpec& spec) {
   auto t0 = std::chrono::steady_clock::now();
   validate(spec);
+  // The model itself must import: a broken file is an error, not every mode
+  // skipped with a note and "0 trials run".
+  (void)import_onnx_file(spec.model_path);
   std::string model_sha256 = file_sha256(spec.model_path);
   Dataset clean = load_dataset(spec.data, spec.labels);
   SAVE_CHECK(clean.size() > 0, "the input set '{}' is empty", spec.data);
@@ -818,8 +847,7 @@ EvalOutcome run_eval(const EvalSpec& spec) {
                   {"batch", spec.batch},
                   {"seed", spec.seed},
                   {"ood_samples", spec.ood_samples}};
-  ensure_dir(spec.out_dir);
-  claim_folder(spec, context);
+  check_folder(spec, context);
 
   ProtectionOptions opts = spec.protect_opts;
   opts.batch = spec.batch;
@@ -833,6 +861,15 @@ EvalOutcome run_eval(const EvalSpec& spec) {
   std::vector<OodSet> ood = make_ood_sets(spec, clean, ood_skipped);
   std::vector<ModeRun> modes = setup_modes(
       spec, model_sha256, slice_rows(clean.images, 0, std::min(samples, spec.batch)), opts);
+  std::string why_none;
+  for (const ModeRun& m : modes) why_none += m.note.empty() ? "" : "; " + m.mode + ": " + m.note;
+  SAVE_CHECK(
+      std::any_of(modes.begin(), modes.end(), [](const ModeRun& m) { return m.note.empty(); }),
+      "no protection mode can run on '{}'{}", spec.model_path, why_none);
+  // Inputs and modes are good: the folder is claimed now (one writer).
+  ensure_dir(spec.out_dir);
+  FolderLock lock(spec.out_dir);
+  claim_folder(spec, context);
 
   // The bar counts every requested trial; each campaign drops the ones it
   // finds recorded.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/limits.hpp"
 #include "exec/dnnl_context.hpp"
 
 namespace save {
@@ -198,7 +199,12 @@ void Plan::assign_arena() {
       pv.storage = Storage::kNone;  // output of a dropped step
       continue;
     }
-    pv.nbytes = static_cast<size_t>(shape_numel(pv.info.shape)) * dtype_size(pv.info.dtype);
+    // Shapes come from the model: checked for overflow and the memory limit
+    // before any offset is computed from them.
+    const std::string what =
+        fmt::format("value '{}' of shape {}", g.values[v].name, shape_str(pv.info.shape));
+    pv.nbytes = checked_nbytes(pv.info.shape, pv.info.dtype, what);
+    check_memory(pv.nbytes, what);
     order.push_back(v);
   }
   std::stable_sort(order.begin(), order.end(),
@@ -224,6 +230,7 @@ void Plan::assign_arena() {
     placed.push_back({off, size, pv.first_step, pv.last_step});
     arena_bytes_ = std::max(arena_bytes_, off + size);
   }
+  check_memory(arena_bytes_, "the plan's activation arena");
   arena_ = aligned_bytes(arena_bytes_);
 }
 

@@ -5,18 +5,23 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 
 #include "core/error.hpp"
 #include "import/tensor_proto.hpp"
+#include "import/validate.hpp"
 
 namespace save {
 
 namespace {
 
 std::string read_file(const std::string& path, const char* what) {
+  std::error_code ec;
+  SAVE_CHECK(!std::filesystem::is_directory(path, ec), "{} '{}' is a directory, not a file", what,
+             path);
   std::ifstream f(path, std::ios::binary);
   SAVE_CHECK(f.good(), "cannot open {} '{}': {}", what, path, std::strerror(errno));
   std::ostringstream ss;
@@ -165,6 +170,8 @@ Graph import_onnx_bytes(const std::string& bytes, const std::string& label,
              "'{}' is not a valid ONNX model (no graph or no nodes)", label);
   int64_t opset = default_opset(model);
   SAVE_CHECK(opset > 0, "'{}' does not import the default ONNX opset", label);
+  // Before the version converter: it trusts the graph.
+  validate_model(model, label, opset);
   if (opset < opts.upgrade_below_opset) {
     try {
       model = onnx::version_conversion::ConvertVersion(model,

@@ -42,6 +42,8 @@ Budget Budget::parse(const std::string& text) {
              unit, text);
   b.percent = false;
   b.value = std::floor(v * mul);
+  // bytes_for() casts to int64: 1e99 bytes would be undefined behaviour.
+  SAVE_CHECK(b.value < 0x1p62, "--reliable-mem: '{}' is more memory than any machine has", text);
   return b;
 }
 

@@ -11,6 +11,7 @@
 #include "analysis/bit_classes.hpp"
 #include "analysis/robust_masks.hpp"
 #include "core/error.hpp"
+#include "core/hash.hpp"
 #include "eval/files.hpp"
 
 namespace save::protect {
@@ -130,16 +131,38 @@ void save_plan(const ProtectionPlan& plan, const std::string& path) {
                     {"bounded", a.bounded}});
   }
   j["activations"] = std::move(vals);
+  // A checksum of the content: a plan edited by hand (its activation list
+  // emptied) would otherwise still match the model's sha256 and run with no
+  // protection.
+  j["content_sha256"] = sha256_hex(j.dump());
   eval::write_file_atomic(path, j.dump() + "\n");
 }
 
 ProtectionPlan load_plan(const std::string& path, const std::string& expected_sha256) {
   std::string text = eval::read_file_or_empty(path);
   SAVE_CHECK(!text.empty(), "cannot read the protection plan '{}' (missing or empty)", path);
+  return parse_plan(text, path, expected_sha256);
+}
+
+ProtectionPlan parse_plan(const std::string& text, const std::string& path,
+                          const std::string& expected_sha256) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   SAVE_CHECK(!j.is_discarded() && j.is_object() && j.value("format", "") == "save-protection-plan",
              "'{}' is not a SAVE protection plan (write one with `save analyze MODEL -o PLAN`)",
              path);
+  SAVE_CHECK(j.contains("content_sha256") && j["content_sha256"].is_string(),
+             "protection plan '{}' has no content checksum (written by an older save, or "
+             "edited); re-run `save analyze MODEL -o PLAN`",
+             path);
+  {
+    nlohmann::json content = j;
+    const std::string sum = content["content_sha256"].get<std::string>();
+    content.erase("content_sha256");
+    SAVE_CHECK(sha256_hex(content.dump()) == sum,
+               "protection plan '{}' does not match its content checksum (it was changed after "
+               "`save analyze` wrote it); re-run `save analyze MODEL -o PLAN`",
+               path);
+  }
   int version = j.value("version", 0);
   SAVE_CHECK(version == kPlanFormatVersion,
              "protection plan '{}' has format version {}, this build reads version {}; "

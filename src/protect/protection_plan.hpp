@@ -63,5 +63,9 @@ void save_plan(const ProtectionPlan& plan, const std::string& path);
 // wrong-version file, or when `expected_sha256` is not empty and differs
 // from the plan's model hash.
 ProtectionPlan load_plan(const std::string& path, const std::string& expected_sha256);
+// load_plan on a file's text; `path` names it in errors. The content
+// checksum (content_sha256, over the rest of the JSON) must match.
+ProtectionPlan parse_plan(const std::string& text, const std::string& path,
+                          const std::string& expected_sha256);
 
 }  // namespace save::protect
