@@ -29,6 +29,8 @@
 
 namespace save::eval {
 
+class Shard;
+
 // Every mode in report order: none, save, dmr, tmr, ecc, ranger, drdna,
 // abft, rednet.
 const std::vector<std::string>& eval_modes();
@@ -52,6 +54,9 @@ struct EvalSpec {
   std::FILE* progress = stderr;  // the bar over the whole eval, and notes (null: silent)
   bool progress_tty = false;
   int64_t max_new_trials = -1;  // tests: stop after this many new trials (stands for a kill)
+  // Several processes (eval/shard.hpp): this one runs only the campaigns
+  // (mode x scenario, OOD sets) it owns; the leader then writes the results.
+  Shard* shard = nullptr;
 };
 
 // `--quick`: the subset that finishes well under 3 minutes on a 2-core
