@@ -11,6 +11,9 @@ PKGS=(
   libcli11-dev nlohmann-json3-dev libfmt-dev      # CLI, JSON, formatting
   zlib1g-dev libssl-dev                           # gzip'd IDX datasets, SHA-256
   dataset-fashion-mnist libonnx-testdata          # data: bundled models' test set, ONNX suite
+  pybind11-dev python3-dev python3-numpy          # the Python package (python/)
+  python3-pytest python3-torch                    # its tests, the PyTorch example
+  libopenmpi-dev openmpi-bin                      # campaigns over MPI ranks (src/dist)
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -15,8 +15,10 @@
 #include "cli/commands.hpp"
 #include "cli/protect_options.hpp"
 #include "core/error.hpp"
+#include "dist/world.hpp"
 #include "eval/eval_suite.hpp"
 #include "eval/progress.hpp"
+#include "eval/shard.hpp"
 
 namespace save::cli {
 
@@ -77,8 +79,14 @@ void add_eval_command(CLI::App& app, int& exit_code) {
     }
     spec.modes = a->modes;
     spec.progress_tty = eval::Progress::stderr_is_tty();
+    // Under mpirun: this process's share of the campaigns (eval/shard.hpp).
+    spec.shard = dist::world();
+    const bool quiet = spec.shard && !spec.shard->leader();
+    if (quiet) spec.progress = nullptr;  // rank 0 speaks for the job
     auto t0 = std::chrono::steady_clock::now();
     eval::EvalOutcome r = eval::run_eval(spec);
+    exit_code = 0;
+    if (quiet) return;
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (a->json) {
       fmt::print("{}\n", r.results.dump(2));

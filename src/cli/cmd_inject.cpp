@@ -17,8 +17,10 @@
 #include "core/error.hpp"
 #include "core/hash.hpp"
 #include "data/dataset.hpp"
+#include "dist/world.hpp"
 #include "eval/campaign.hpp"
 #include "eval/progress.hpp"
+#include "eval/shard.hpp"
 #include "exec/session.hpp"
 #include "import/onnx_import.hpp"
 
@@ -83,6 +85,9 @@ void add_inject_command(CLI::App& app, int& exit_code) {
   add_protect_options(c, prot);
   c->add_flag("--json", a->json, "Print the summary (with timings) as JSON on stdout");
   c->callback([a, prot, &exit_code] {
+    // Under mpirun: this process's share of the trials (eval/shard.hpp).
+    eval::Shard* shard = dist::world();
+    const bool quiet = shard && !shard->leader();
     eval::CampaignSpec spec;
     spec.flips = parse_flips(a->flips);
     spec.fault.pattern = parse_pattern(a->pattern);
@@ -112,14 +117,19 @@ void add_inject_command(CLI::App& app, int& exit_code) {
     spec.seed = a->seed;
     spec.out_dir = a->out;
     spec.progress_tty = eval::Progress::stderr_is_tty();
+    if (quiet) spec.progress = nullptr;  // rank 0 speaks for the job
 
     SessionOptions so;
     so.threads = a->threads;
     Session session(import_onnx_file(a->model), so);
     spec.model_sha256 = file_sha256(a->model);
     spec.protect_opts = protection_options(*prot, spec.model_sha256, a->batch);
+    if (quiet) spec.protect_opts.log = nullptr;
     Dataset data = load_dataset(a->data, a->labels);
-    eval::CampaignOutcome r = eval::run_campaign(spec, session, data);
+    eval::CampaignOutcome r = shard ? eval::run_campaign_sharded(spec, session, data, *shard)
+                                    : eval::run_campaign(spec, session, data);
+    exit_code = 0;
+    if (quiet) return;
     if (a->json) {
       fmt::print("{}\n", r.combined.dump(2));
     } else {

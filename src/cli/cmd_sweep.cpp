@@ -16,6 +16,8 @@
 #include "cli/commands.hpp"
 #include "core/error.hpp"
 #include "data/dataset.hpp"
+#include "dist/world.hpp"
+#include "eval/shard.hpp"
 #include "import/onnx_import.hpp"
 #include "inject/sweep.hpp"
 
@@ -244,6 +246,11 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
       ->check(CLI::IsMember({"all", "robust", "nonrobust"}))
       ->capture_default_str();
   c->callback([args, &exit_code] {
+    // Every rank would sweep every bit into the same --out file.
+    if (dist::world())
+      throw eval::CollectiveError(
+          "save sweep is not sharded over MPI ranks yet (save inject and save eval are); start "
+          "it without mpirun");
     SAVE_CHECK(args->all_weights || !args->tensors.empty(), "give --tensor NAME or --all-weights");
     SAVE_CHECK(args->sample >= 0, "--sample must be >= 0");
     SessionOptions so;

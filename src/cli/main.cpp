@@ -8,6 +8,7 @@
 #include "cli/commands.hpp"
 #include "cli/flag_checks.hpp"
 #include "core/error.hpp"
+#include "dist/world.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"SAVE: fault-tolerant neural-network inference"};
@@ -35,15 +36,12 @@ int main(int argc, char** argv) {
     // One line, like every other error (CLI11 adds a "Run with --help" line).
     std::fprintf(stderr, "error: %s\n", e.what());
     return e.get_exit_code() != 0 ? e.get_exit_code() : 1;
-  } catch (const save::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "error: out of memory\n");
-    return 1;
+    return save::dist::exit_with_error(save::Error("out of memory"));
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+    // save::Error and the rest; under mpirun also stops the other ranks.
+    return save::dist::exit_with_error(e);
   }
+  save::dist::finalize();
   return exit_code;
 }

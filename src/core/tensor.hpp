@@ -62,6 +62,18 @@ class Tensor {
     return t;
   }
 
+  // A tensor over memory it does not own (a NumPy array's buffer, no copy):
+  // `owner` (may be empty) keeps the memory alive; with an empty one the
+  // caller must keep it alive as long as any copy of the tensor.
+  static Tensor borrow(DType dtype, Shape shape, void* data, std::shared_ptr<void> owner) {
+    Tensor t;
+    t.dtype_ = dtype;
+    t.shape_ = std::move(shape);
+    t.storage_ = std::shared_ptr<std::byte[]>(std::move(owner), static_cast<std::byte*>(data));
+    t.data_ = data;
+    return t;
+  }
+
   bool defined() const { return dtype_ != DType::kUndefined; }
   DType dtype() const { return dtype_; }
   const Shape& shape() const { return shape_; }

@@ -411,7 +411,7 @@ CampaignOutcome run_campaign(const CampaignSpec& spec, Session& session, const D
       probe.trial = t;
       if (log.has(probe.key()))
         ++outcome.skipped;
-      else
+      else if (!spec.only || spec.only->count({f, t}))
         todo.emplace_back(f, t);
     }
   }
@@ -439,6 +439,7 @@ CampaignOutcome run_campaign(const CampaignSpec& spec, Session& session, const D
   }
   if (!spec.shared_progress) progress.done();
   outcome.complete = to_run == static_cast<int64_t>(todo.size());
+  outcome.todo.assign(todo.begin() + to_run, todo.end());
 
   nlohmann::json header = {{"model", spec.model_path},
                            {"model_sha256", spec.model_sha256},

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,9 @@ struct CampaignSpec {
   // A mode already set up on the session given to run_campaign (profiled or
   // analysed once, reused by many campaigns); null: make spec.protect here.
   Protection* protection = nullptr;
+  // Run only these (flips, trial) of the to-do list (null: all): one rank's
+  // share of a campaign spread over several processes (eval/shard.hpp).
+  const std::set<std::pair<int64_t, int64_t>>* only = nullptr;
 };
 
 struct CampaignOutcome {
@@ -68,6 +72,9 @@ struct CampaignOutcome {
   int64_t ran = 0;          // trials run by this call
   int64_t skipped = 0;      // requested trials found already recorded
   bool complete = false;    // every requested trial is recorded
+  // The requested (flips, trial) not recorded when this call returned, in
+  // the order a one-process run takes them.
+  std::vector<std::pair<int64_t, int64_t>> todo;
 };
 
 // Runs (or resumes) the campaign on `session` over the first `limit`

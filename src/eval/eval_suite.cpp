@@ -21,6 +21,7 @@
 #include "eval/interleaved_latency.hpp"
 #include "eval/progress.hpp"
 #include "eval/report.hpp"
+#include "eval/shard.hpp"
 #include "eval/svg.hpp"
 #include "eval/trial.hpp"
 #include "exec/session.hpp"
@@ -254,9 +255,24 @@ struct Runner {
   Progress& bar;
   int64_t ran = 0, skipped = 0;
   bool complete = true;
+  // Sharded evals (eval/shard.hpp): campaign i, in the order run_mode
+  // meets them, runs on rank i % N (`own_only`); afterwards the leader
+  // goes over every campaign again with `collect` (nothing new runs, each
+  // summary is read back from its log).
+  size_t index = 0;
+  bool own_only = false, collect = false;
 
   CampaignOutcome run(CampaignSpec c, ModeRun& m, const Dataset& data, const std::string& label) {
+    if (own_only && !s.shard->owns(index++)) {
+      // Another rank's: no points here, and off this rank's bar.
+      bar.drop(static_cast<int64_t>(std::set<int64_t>(c.flips.begin(), c.flips.end()).size()) *
+               c.trials);
+      CampaignOutcome none;
+      none.combined = {{"golden_accuracy", nullptr}, {"series", json::array()}};
+      return none;
+    }
     if (s.max_new_trials >= 0) c.max_new_trials = std::max<int64_t>(0, s.max_new_trials - ran);
+    if (collect) c.max_new_trials = 0;
     bar.set_prefix(label + " ");
     CampaignOutcome o = run_campaign(c, *m.session, data);
     ran += o.ran;
@@ -866,10 +882,20 @@ EvalOutcome run_eval(const EvalSpec& spec) {
   SAVE_CHECK(
       std::any_of(modes.begin(), modes.end(), [](const ModeRun& m) { return m.note.empty(); }),
       "no protection mode can run on '{}'{}", spec.model_path, why_none);
-  // Inputs and modes are good: the folder is claimed now (one writer).
-  ensure_dir(spec.out_dir);
-  FolderLock lock(spec.out_dir);
-  claim_folder(spec, context);
+  // Inputs and modes are good: the folder is claimed now (one writer; under
+  // mpirun the leader holds the lock for the job and claims first, the
+  // other ranks check the claim it wrote).
+  std::optional<FolderLock> lock;
+  auto claim = [&] {
+    ensure_dir(spec.out_dir);
+    if (!spec.shard || spec.shard->leader()) lock.emplace(spec.out_dir);
+    claim_folder(spec, context);
+    return std::string();
+  };
+  if (spec.shard)
+    leader_first(*spec.shard, claim);
+  else
+    claim();
 
   // The bar counts every requested trial; each campaign drops the ones it
   // finds recorded.
@@ -881,8 +907,35 @@ EvalOutcome run_eval(const EvalSpec& spec) {
   Progress bar(per_mode * runnable, spec.progress, spec.progress_tty);
   Runner runner{spec, opts, bar};
   std::map<std::string, json> all_series;  // scenario -> series of every mode
-  for (ModeRun& m : modes)
-    if (m.note.empty()) run_mode(runner, m, clean, ood, all_series);
+  if (spec.shard && spec.shard->size() > 1) {
+    Runner mine{spec, opts, bar};
+    mine.own_only = true;
+    std::map<std::string, json> partial;
+    for (ModeRun& m : modes)
+      if (m.note.empty()) run_mode(mine, m, clean, ood, partial);
+    int64_t ran = spec.shard->sum(mine.ran);  // also: every rank is done
+    int64_t skipped = spec.shard->sum(mine.skipped);
+    if (!spec.shard->leader()) {
+      EvalOutcome out;
+      out.ran = mine.ran;
+      out.skipped = mine.skipped;
+      out.complete = mine.complete;
+      return out;
+    }
+    // Every campaign folder is complete now: read them all back.
+    for (ModeRun& m : modes) m.points = json::array(), m.ood = json::array();
+    Progress quiet(0, nullptr, false);
+    Runner all{spec, opts, quiet};
+    all.collect = true;
+    for (ModeRun& m : modes)
+      if (m.note.empty()) run_mode(all, m, clean, ood, all_series);
+    runner.ran = ran;
+    runner.skipped = skipped;
+    runner.complete = all.complete;
+  } else {
+    for (ModeRun& m : modes)
+      if (m.note.empty()) run_mode(runner, m, clean, ood, all_series);
+  }
   bar.done();
 
   json results = context;

@@ -29,6 +29,8 @@
 
 namespace save::eval {
 
+class Shard;
+
 // Every mode in report order: none, save, dmr, tmr, ecc, ranger, drdna,
 // abft, rednet.
 const std::vector<std::string>& eval_modes();
@@ -58,6 +60,9 @@ struct EvalSpec {
   // per-round ratios. Stored in DIR/latency.json and reused on resume.
   int latency_rounds = 9;
   int64_t latency_batches = 4;
+  // Several processes (eval/shard.hpp): this one runs only the campaigns
+  // (mode x scenario, OOD sets) it owns; the leader then writes the results.
+  Shard* shard = nullptr;
 };
 
 // `--quick`: the subset that finishes well under 3 minutes on a 2-core
