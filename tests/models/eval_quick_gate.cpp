@@ -79,8 +79,19 @@ TEST(EvalQuick, ReadmeMainJobRunsAndTellsTheStory) {
         EXPECT_EQ(o["false_alarms"], 0) << o.dump();
         EXPECT_EQ(o["wrong_outputs"], 0) << o.dump();
       }
+      // Nor in the interleaved timing rounds (fault-free too).
+      EXPECT_EQ(m["latency_false_alarms"], 0) << m.dump();
     }
   }
+  // Latency: every mode that ran, timed in interleaved rounds.
+  const json& lat = r["latency"];
+  ASSERT_FALSE(lat.is_null());
+  EXPECT_EQ(lat["rounds"], 7);
+  for (const json& m : r["modes"])
+    if (m["status"] == "ran") {
+      EXPECT_TRUE(lat["modes"].contains(m["mode"].get<std::string>())) << m["mode"];
+    }
+  EXPECT_NE(read(dir / "report.md").find("Latency, fault-free, interleaved"), std::string::npos);
   fs::remove_all(dir);
   fs::remove(out);
 }
