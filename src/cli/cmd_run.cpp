@@ -153,11 +153,16 @@ void add_run_command(CLI::App& app, int& exit_code) {
       std::vector<Tensor> in;
       for (ValueId v : g.inputs) {
         auto it = bound.find(g.values[v].name);
-        SAVE_CHECK(it != bound.end(), "input '{}' is not bound (--input NAME=FILE.npy)",
+        SAVE_CHECK(it != bound.end(),
+                   "input '{}' of the model is not bound (--input NAME=FILE.npy)",
                    g.values[v].name);
         in.push_back(it->second);
       }
-      SAVE_CHECK(bound.size() == in.size(), "--input binds a name the model does not have");
+      for (const auto& [name, t] : bound) {
+        bool known = false;
+        for (ValueId v : g.inputs) known = known || g.values[v].name == name;
+        SAVE_CHECK(known, "the model has no input named '{}' (--input {}=...)", name, name);
+      }
       samples = bound.begin()->second.rank() ? bound.begin()->second.shape()[0] : 1;
       // The same inputs every run: run 0 is the cold one (its outputs are
       // the ones written), then the warm-up, then the timed runs.
