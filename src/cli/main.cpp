@@ -9,6 +9,27 @@
 #include "cli/flag_checks.hpp"
 #include "core/error.hpp"
 
+namespace {
+
+// Errors are one line: names taken from a file (a value called "\n\n") are
+// printed with their control bytes escaped.
+void print_error(const char* what) {
+  std::string line = "error: ";
+  for (const char* p = what; *p != '\0'; ++p) {
+    auto c = static_cast<unsigned char>(*p);
+    if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      line += buf;
+    } else {
+      line += static_cast<char>(c);
+    }
+  }
+  std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"SAVE: fault-tolerant neural-network inference"};
   app.require_subcommand(1);
@@ -33,16 +54,16 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // One line, like every other error (CLI11 adds a "Run with --help" line).
-    std::fprintf(stderr, "error: %s\n", e.what());
+    print_error(e.what());
     return e.get_exit_code() != 0 ? e.get_exit_code() : 1;
   } catch (const save::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
+    print_error(e.what());
     return 1;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "error: out of memory\n");
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
+    print_error(e.what());
     return 1;
   }
   return exit_code;
