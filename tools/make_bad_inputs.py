@@ -128,6 +128,16 @@ def main():
                  node("Neg", ["b"], ["y"], "neg")], [x14], [y14]))
     # A reference to a value nothing defines.
     write("dangling_input.onnx", model([node("Relu", ["nowhere"], ["y"], "relu")], [x14], [y14]))
+    # Found by tools/mutate_models.py (a mutant of fmnist-cnn): Concat of a
+    # scalar indexed the empty output shape (SIGSEGV).
+    s0 = tensor("s", [], INT64, raw=b"\0" * 8)
+    write("concat_scalar.onnx",
+          model([node("Concat", ["s", "s"], ["c"], "concat", [attr_int("axis", 0)]),
+                 node("Reshape", ["x", "c"], ["y"], "reshape")], [x14], [y14], [s0]))
+    # Found the same way: a graph output whose name holds control bytes made
+    # the error message span several lines.
+    write("newline_output.onnx",
+          model([node("Relu", ["x"], ["y"], "relu")], [x14], [value_info("\n\n\x08", [1, 4])]))
     # Not a model at all.
     write("garbage.onnx", b"\xff\xfe this is not a protobuf \x00\x01\x02" * 4)
 

@@ -34,12 +34,13 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // One line, like every other error (CLI11 adds a "Run with --help" line).
-    std::fprintf(stderr, "error: %s\n", e.what());
+    std::fprintf(stderr, "error: %s\n", save::one_line(e.what()).c_str());
     return e.get_exit_code() != 0 ? e.get_exit_code() : 1;
   } catch (const std::bad_alloc&) {
     return save::dist::exit_with_error(save::Error("out of memory"));
   } catch (const std::exception& e) {
-    // save::Error and the rest; under mpirun also stops the other ranks.
+    // save::Error and the rest, as one line; under mpirun also stops the
+    // other ranks.
     return save::dist::exit_with_error(e);
   }
   save::dist::finalize();

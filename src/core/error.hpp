@@ -7,6 +7,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace save {
 
@@ -14,6 +15,20 @@ class Error : public std::runtime_error {
  public:
   explicit Error(const std::string& what) : std::runtime_error(what) {}
 };
+
+// An error message as one printable line: control bytes (from names taken
+// out of a file, a value called "\n\n" say) escaped as \xNN.
+inline std::string one_line(std::string_view what) {
+  std::string line;
+  for (char ch : what) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f)
+      line += fmt::format("\\x{:02x}", c);
+    else
+      line += ch;
+  }
+  return line;
+}
 
 template <typename... Args>
 [[noreturn]] void fail(fmt::format_string<Args...> f, Args&&... args) {

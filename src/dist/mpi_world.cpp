@@ -67,16 +67,16 @@ eval::Shard* world() {
 int exit_with_error(const std::exception& e) {
   bool collective = dynamic_cast<const eval::CollectiveError*>(&e) != nullptr;
   if (!shard) {
-    std::fprintf(stderr, "error: %s\n", e.what());
+    std::fprintf(stderr, "error: %s\n", one_line(e.what()).c_str());
     finalize();
     return 1;
   }
   if (collective) {
-    if (shard->leader()) std::fprintf(stderr, "error: %s\n", e.what());
+    if (shard->leader()) std::fprintf(stderr, "error: %s\n", one_line(e.what()).c_str());
     finalize();
     return 1;
   }
-  std::fprintf(stderr, "error: rank %d: %s\n", shard->rank(), e.what());
+  std::fprintf(stderr, "error: rank %d: %s\n", shard->rank(), one_line(e.what()).c_str());
   std::fflush(stderr);
   MPI_Abort(MPI_COMM_WORLD, 1);
   return 1;

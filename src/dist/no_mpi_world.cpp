@@ -19,7 +19,7 @@ eval::Shard* world() {
 }
 
 int exit_with_error(const std::exception& e) {
-  std::fprintf(stderr, "error: %s\n", e.what());
+  std::fprintf(stderr, "error: %s\n", one_line(e.what()).c_str());
   return 1;
 }
 

@@ -2,6 +2,7 @@
 
 #include <onnx/defs/schema.h>
 
+#include <algorithm>
 #include <map>
 #include <queue>
 #include <set>
@@ -74,11 +75,15 @@ void check_schema(const onnx::NodeProto& n, const std::string& where, int64_t op
              s->min_output() == s->max_output()
                  ? std::to_string(s->min_output())
                  : fmt::format("{} to {}", s->min_output(), s->max_output()));
-  // A required (non-optional) input given as "" is as missing as an absent one.
+  // Only an optional input may be given as "": a required or variadic one
+  // given empty is as missing as an absent one (kernels read every input
+  // of a variadic list).
   const auto& formal = s->inputs();
-  for (int i = 0; i < ins && i < static_cast<int>(formal.size()); ++i)
-    SAVE_CHECK(!n.input(i).empty() || formal[i].GetOption() != onnx::OpSchema::Single,
-               "{}: input {} ('{}') is required but empty", where, i, formal[i].GetName());
+  for (int i = 0; i < ins && !formal.empty(); ++i) {
+    const auto& f = formal[std::min<size_t>(static_cast<size_t>(i), formal.size() - 1)];
+    SAVE_CHECK(!n.input(i).empty() || f.GetOption() == onnx::OpSchema::Optional,
+               "{}: input {} ('{}') is required but empty", where, i, f.GetName());
+  }
   for (int i = 0; i < outs; ++i)
     SAVE_CHECK(i > 0 || !n.output(i).empty(), "{}: its first output has no name", where);
   for (const auto& a : n.attribute()) {

@@ -37,6 +37,9 @@ void concat_infer(InferContext& ctx) {
   MV_CHECK(n, ctx.num_inputs() >= 1, "needs at least one input");
   const TensorInfo& x0 = ctx.input(0);
   int64_t r = static_cast<int64_t>(x0.shape.size());
+  // normalize_axis lets axis 0 through at rank 0 (for ops that allow it);
+  // a scalar has no axis to concatenate on.
+  MV_CHECK(n, r >= 1, "inputs must have rank 1 or more (input 0 is a scalar)");
   MV_CHECK(n, ctx.opset < 4 || ctx.attrs().has("axis"), "attribute axis is required");
   int64_t axis = normalize_axis(concat_axis(ctx.attrs(), ctx.opset), r, n);
   Shape out = x0.shape;

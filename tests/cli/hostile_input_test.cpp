@@ -152,6 +152,14 @@ TEST(Hostile, CyclesAndDanglingReferencesAreNamed) {
                {"node 'relu' (Relu)", "'nowhere' is not produced"});
 }
 
+// Findings of tools/mutate_models.py, made small by tools/make_bad_inputs.py.
+TEST(Hostile, MutantFindings) {
+  expect_error(run("analyze " + kBad + "concat_scalar.onnx"),
+               {"node 'concat' (Concat)", "rank 1 or more"});
+  expect_error(run("analyze " + kBad + "newline_output.onnx"),
+               {"graph output '\\x0a\\x0a\\x08' is never produced"});
+}
+
 TEST(Hostile, DirectoryAsModel) {
   expect_error(run("analyze " + kBad), {"is a directory"});
   expect_error(run("run " + kBad + " --data fashion-mnist --limit 1"), {"is a directory"});
