@@ -3,9 +3,11 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "core/error.hpp"
 #include "dist/launcher.hpp"
@@ -14,6 +16,20 @@
 namespace save::dist {
 
 namespace {
+
+// Waits for a non-blocking collective without spinning: a rank that waits
+// (for the leader's golden pass, or for the last rank to finish) sleeps, and
+// leaves its core to the ranks still computing. Blocking collectives poll
+// at 100% CPU, which on a busy or oversubscribed machine slowed the ranks
+// that had work.
+void wait_idle(MPI_Request& req) {
+  int done = 0;
+  MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+  while (!done) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+  }
+}
 
 class MpiShard : public eval::Shard {
  public:
@@ -25,18 +41,23 @@ class MpiShard : public eval::Shard {
   int size() const override { return size_; }
   std::string broadcast(const std::string& text) override {
     unsigned long long n = leader() ? text.size() : 0;
-    MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+    MPI_Request req;
+    MPI_Ibcast(&n, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD, &req);
+    wait_idle(req);
     std::string out = leader() ? text : std::string(n, '\0');
     // Chunks below INT_MAX: MPI counts are ints.
     for (unsigned long long off = 0; off < n; off += 1u << 30) {
       int len = static_cast<int>(std::min<unsigned long long>(n - off, 1u << 30));
-      MPI_Bcast(out.data() + off, len, MPI_CHAR, 0, MPI_COMM_WORLD);
+      MPI_Ibcast(out.data() + off, len, MPI_CHAR, 0, MPI_COMM_WORLD, &req);
+      wait_idle(req);
     }
     return out;
   }
   int64_t sum(int64_t v) override {
     long long in = v, out = 0;
-    MPI_Allreduce(&in, &out, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Request req;
+    MPI_Iallreduce(&in, &out, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD, &req);
+    wait_idle(req);
     return out;
   }
 
