@@ -26,11 +26,13 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "analysis/robust_masks.hpp"
 #include "exec/session.hpp"
 
 namespace save {
@@ -80,6 +82,10 @@ struct BitEffect {
   // Largest change of the first reader step's outputs (the op that reads
   // the weight): what bit attribution bounds by the tolerance.
   double consumer_max_abs = 0;
+  // With predict_tolerance > 0: the most the prediction lets that change be
+  // for this flip, float rounding included (ReaderChange::bound of the
+  // flip's |dw|: analysis/robust_masks.hpp). A larger change "moved".
+  double consumer_bound = INFINITY;
   bool stopped_early = false;     // the reader's outputs were bit-identical
   bool predicted_robust = false;  // with predict_tolerance > 0
 };
@@ -90,8 +96,9 @@ struct Confusion {
   int64_t false_robust = 0;         // predicted robust, not robust: must stay 0
   int64_t conservative = 0;         // predicted non-robust, truly robust
   int64_t nonrobust_nonrobust = 0;  // predicted non-robust, not robust
-  // Predicted robust but the reader's outputs moved by >= the local budget
-  // (local_tolerance: the claim attribution makes for a weight; must stay 0).
+  // Predicted robust but the reader's outputs moved by more than the local
+  // claim allows (consumer_bound: the local budget's exact-arithmetic share
+  // plus what rounding of a correct float32 kernel may add; must stay 0).
   int64_t false_robust_consumer = 0;
   void add(const BitEffect& e, double tol);
   int64_t total() const {
@@ -182,6 +189,7 @@ class Sweep {
   std::vector<std::vector<std::byte>> reader_golden_;
   bool single_reader_ = false;
   std::vector<std::vector<uint32_t>> masks_;  // by tensor index: robust masks
+  std::vector<ReaderChange> reader_change_;   // by tensor index (prediction)
 };
 
 // Parses "0-31", "31", "23-30,31": bit positions 0..31, sorted, unique.
