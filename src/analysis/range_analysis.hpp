@@ -39,6 +39,11 @@ struct RangeOptions {
   std::map<std::string, std::pair<double, double>> input_ranges;
   // Float inputs without an explicit range are taken as images in [0, 1].
   double default_lo = 0, default_hi = 1;
+  // The shapes that will run, by input name (--input-shape, or the shapes a
+  // protected run sees). Inputs not named: declared shapes, unknown dims 1.
+  // Bounds hold only at the shapes analysed: a Conv's border, a pool's
+  // window count, a LayerNorm's length all change with the spatial dims.
+  std::map<std::string, Shape> input_shapes;
 };
 
 // Per value: overall and per-channel (axis 1, rank >= 2) range of the bounds.
@@ -57,8 +62,30 @@ struct RangeAnalysis {
   std::vector<uint8_t> has_rule;     // by step of the batch-1 plan: op had a rule (or all exact)
   std::vector<double> step_seconds;  // by step: time of its interval rule
   double seconds = 0;                // wall time of the analysis (planning included)
-  Plan* plan = nullptr;              // the session's batch-1 plan the bounds refer to
+  Plan* plan = nullptr;              // the session's plan the bounds refer to
+  // The input shapes analysed (graph.inputs order). When any_batch, the
+  // model treats samples separately (per_sample_model) and was analysed at
+  // batch 1: the per-sample bounds hold row by row at every batch size, and
+  // dim 0 of input_shapes stands for any batch.
+  std::vector<Shape> input_shapes;
+  bool any_batch = false;
 };
+
+// Whether every element of every value is computed from one sample alone,
+// so bounds found at batch 1 hold, element by element of each sample, at any
+// batch (and so do the per-channel hulls the runtime checks). Structural and
+// conservative: planned at batch 1 and at batch 3, every computed value has
+// exactly one axis 3x larger (where its samples lie; Transpose and Reshape
+// may move or merge it) and the same other dims; and no step combines
+// elements along that axis: elementwise and data-movement ops never do;
+// Conv/pool/norm ops need it at axis 0; Softmax, LayerNorm, reductions,
+// ArgMax/TopK/CumSum must not work along it, MatMul/Gemm must not contract
+// it; any other op is taken to mix. `batch1`: the inputs at batch 1.
+bool per_sample_model(Session& session, const std::vector<Tensor>& batch1);
+
+// "NAME=1x3x32x32": an input shape (dims separated by 'x' or ','); throws
+// Error naming the text when malformed.
+std::pair<std::string, Shape> parse_input_shape(const std::string& text);
 
 // Parses "NAME=LO:HI"; throws Error on malformed text or LO > HI.
 std::pair<std::string, std::pair<double, double>> parse_input_range(const std::string& text);
@@ -66,6 +93,8 @@ std::pair<std::string, std::pair<double, double>> parse_input_range(const std::s
 // The dummy batch-1 inputs the analysis plans with (declared shapes, unknown
 // dims 1, zeros).
 std::vector<Tensor> batch1_inputs(const Graph& graph);
+// Zero inputs of the given shapes (by name; others as batch1_inputs).
+std::vector<Tensor> shaped_inputs(const Graph& graph, const std::map<std::string, Shape>& shapes);
 
 RangeAnalysis analyze_ranges(Session& session, const RangeOptions& opts = {});
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "analysis/bit_classes.hpp"
+#include "ops/interval.hpp"
 
 namespace save {
 
@@ -27,6 +28,25 @@ bool exact_scalar(const RangeAnalysis& ra, ValueId v, double* out) {
   if (t.numel() != 1 || !is_float(t.dtype())) return false;
   *out = t.to_double()[0];
   return true;
+}
+
+bool linear_op(const std::string& op) {
+  return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
+}
+
+// gamma_n of a step's dot products (n = terms per output, ops/interval.hpp).
+double step_gamma(const RangeAnalysis& ra, const PlannedStep& st) {
+  const Plan& plan = *ra.plan;
+  std::vector<Shape> shapes;
+  std::vector<uint8_t> has;
+  for (ValueId v : st.inputs) {
+    has.push_back(v != kNoId ? 1 : 0);
+    shapes.push_back(v != kNoId ? plan.values()[v].info.shape : Shape{});
+  }
+  const Shape out = st.outputs.empty() || st.outputs[0] == kNoId
+                        ? Shape{}
+                        : plan.values()[st.outputs[0]].info.shape;
+  return gamma_n(dot_terms(plan.graph().nodes[st.node], shapes, has, out));
 }
 
 }  // namespace
@@ -90,14 +110,21 @@ double weight_tolerance(const RangeAnalysis& ra, ValueId w, double tol) {
       if (st.inputs[i] != w) continue;
       any = true;
       const std::string& op = g.nodes[st.node].op;
-      bool linear = op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
+      const bool linear = linear_op(op);
+      // Rounding: the claim is that the reader's computed output stays
+      // within tol of the envelope [y* - E, y* + E] of outputs a correct
+      // float32 kernel (any order) computes for the fault-free weights, y*
+      // exact, E = gamma_n S, S = sum |w x| + |b|. The faulty kernel is off
+      // its exact result by gamma_n (S + |dw| max|x|), so it stays within
+      // (1 + gamma_n) |dw| max|x| of the envelope: that must be < tol.
+      const double grow = linear ? 1 + step_gamma(ra, st) : INFINITY;
       if (linear && i == 2) {
         // Gemm scales C by beta: only beta == 1 moves the output by |db|.
         bool scaled = op == "Gemm" && g.nodes[st.node].attrs.get_float("beta", 1.0f) != 1.0f;
-        t = std::min(t, scaled ? 0.0 : tol);
+        t = std::min(t, scaled || !std::isfinite(grow) ? 0.0 : tol / grow);
       } else if (linear && i < 2) {
         ValueId x = st.inputs[1 - i];
-        double mx = max_abs(ra, x);
+        double mx = max_abs(ra, x) * grow;
         bool scaled = op == "Gemm" && g.nodes[st.node].attrs.get_float("alpha", 1.0f) != 1.0f;
         t = std::min(t, (mx > 0 && std::isfinite(mx) && !scaled) ? tol / mx : 0.0);
       } else {
@@ -106,6 +133,60 @@ double weight_tolerance(const RangeAnalysis& ra, ValueId w, double tol) {
     }
   }
   return any ? t : 0;
+}
+
+ReaderChange reader_change(const RangeAnalysis& ra, ValueId w) {
+  const Plan& plan = *ra.plan;
+  const Graph& g = plan.graph();
+  ReaderChange rc;
+  const PlannedStep* st = nullptr;
+  size_t slot = 0;
+  for (const PlannedStep& s : plan.steps()) {
+    for (size_t i = 0; i < s.inputs.size() && st == nullptr; ++i)
+      if (s.inputs[i] == w) {
+        st = &s;
+        slot = i;
+      }
+    if (st != nullptr) break;
+  }
+  if (st == nullptr || !linear_op(g.nodes[st->node].op) || slot > 2) return rc;
+  const double gam = step_gamma(ra, *st);
+  if (!std::isfinite(gam)) return rc;
+  rc.per_unit = (1 + gam) * (slot == 2 ? 1.0 : max_abs(ra, st->inputs[1 - slot]));
+  // S = max over the reader's outputs of sum |w x| + |b| over the input
+  // box: the reader's reference kernel on |W|, max(|lo|, |hi|) of its
+  // activation input and |b|.
+  std::vector<Tensor> abs_in(st->inputs.size());
+  for (size_t i = 0; i < st->inputs.size(); ++i) {
+    const ValueId v = st->inputs[i];
+    if (v == kNoId) continue;
+    const Bounds& b = ra.bounds[v];
+    if (!b.known || b.lo.dtype() != DType::kF32) return rc;  // no finite envelope
+    Tensor m(DType::kF32, b.lo.shape());
+    const float* lo = b.lo.ptr<float>();
+    const float* hi = b.hi.ptr<float>();
+    for (int64_t e = 0; e < m.numel(); ++e)
+      m.ptr<float>()[e] = std::max(std::fabs(lo[e]), std::fabs(hi[e]));
+    abs_in[i] = std::move(m);
+  }
+  std::vector<TensorView> in;
+  for (const Tensor& t : abs_in) in.push_back(t.defined() ? t.view() : TensorView{});
+  const ValueId o = st->outputs.empty() ? kNoId : st->outputs[0];
+  if (o == kNoId) return rc;
+  Tensor s_out(DType::kF32, plan.values()[o].info.shape);
+  const TensorView outs[] = {s_out.view()};
+  KernelContext k{g.nodes[st->node], in, outs, 0, g.opset};
+  st->def->reference(k);
+  double s_max = 0;
+  for (int64_t e = 0; e < s_out.numel(); ++e)
+    s_max = std::max(s_max, std::fabs(static_cast<double>(s_out.ptr<float>()[e])));
+  // The reference's own float sum of non-negative terms may be low by
+  // gamma_n relative: (1 + 2 gamma) covers it; underflow (also flushed to
+  // zero) adds at most 2^-126 per rounding.
+  const int64_t n = static_cast<int64_t>(std::ceil(gam / kUnitRoundoff)) + 1;
+  rc.slack = 2 * gam * s_max * (1 + 2 * gam) + 2 * static_cast<double>(n) * 0x1p-126;
+  if (!std::isfinite(rc.slack)) rc = {};
+  return rc;
 }
 
 bool readers_flatten_negatives(const RangeAnalysis& ra, ValueId v) {

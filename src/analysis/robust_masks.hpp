@@ -16,6 +16,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -52,10 +53,31 @@ RobustMasks robust_mask_detail(const RangeAnalysis& ra, ValueId v, double tol);
 std::vector<uint32_t> robust_masks(const RangeAnalysis& ra, ValueId v, double tol);
 
 // The largest change of a weight element that keeps every op reading it
-// within `tol` (a local budget: pass local_tolerance(output tol)) of its output (|dw| * max|x| for
-// a Conv/Gemm/MatMul weight given the op's input interval, |db| for a bias); 0 when some reader is
-// another op (no bit of the weight may then be called robust).
+// within `tol` (a local budget: pass local_tolerance(output tol)) of its
+// output, float rounding included: (1 + gamma_n) |dw| max|x| < tol for a
+// Conv/Gemm/MatMul weight given the op's input interval, (1 + gamma_n) |db|
+// for a bias (gamma_n: ops/interval.hpp, n the reader's terms per output).
+// The rounded claim: the reader's computed output lies within tol of the
+// envelope [y* - E, y* + E] of what any correct float32 kernel computes for
+// the fault-free weights (y* exact, E = gamma_n sum |w x| + |b|), whatever
+// the ISA, order, blocking or fusion. 0 when some reader is another op (no
+// bit of the weight may then be called robust).
 double weight_tolerance(const RangeAnalysis& ra, ValueId w, double tol);
+
+// What the claim above allows a real run to observe at the weight's first
+// reader step: two correct kernels may differ by 2E (both inside the
+// envelope), so a flip by dw moves the computed output, compared with the
+// fault-free computed output, by at most per_unit * |dw| + slack, with
+// per_unit = (1 + gamma_n) max|x| (1 + gamma_n for a bias) and slack =
+// 2 gamma_n max S (S over the reader's outputs and the input box, plus
+// underflow). The validation's notion of "moved" for the local claim
+// (inject/sweep.cpp). Infinite when the reader is not a linear op.
+struct ReaderChange {
+  double per_unit = INFINITY;
+  double slack = INFINITY;
+  double bound(double dw) const { return per_unit * std::fabs(dw) + slack; }
+};
+ReaderChange reader_change(const RangeAnalysis& ra, ValueId w);
 
 // The robust mask of an exact value w at tolerance tol: what classify_bits
 // (w, w, tol) calls robust, in closed form with per-exponent tables (weights:

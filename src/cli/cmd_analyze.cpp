@@ -23,7 +23,7 @@ namespace save::cli {
 void add_analyze_command(CLI::App& app, int& exit_code) {
   struct Args {
     std::string model, out_dir, plan_out;
-    std::vector<std::string> ranges;
+    std::vector<std::string> ranges, shapes;
     bool json = false;
     int threads = 0;
     double tolerance = 1e-5;
@@ -35,6 +35,10 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
   c->add_option("--input-range", args->ranges,
                 "NAME=LO:HI constraint on a model input (repeatable; default [0, 1] for float "
                 "inputs)");
+  c->add_option("--input-shape", args->shapes,
+                "NAME=D1xD2x... shape the model will run at (repeatable; default: the declared "
+                "shape, unknown dims 1). The plan covers this shape only (any batch when the "
+                "model treats samples separately)");
   c->add_option("--threads", args->threads, "Threads (default: all cores)");
   c->add_option("--tolerance", args->tolerance,
                 "Largest harmless change of a value (robust bits), as in SAVE")
@@ -47,6 +51,11 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
   c->callback([args, &exit_code] {
     RangeOptions opts;
     for (const auto& r : args->ranges) opts.input_ranges.insert(parse_input_range(r));
+    for (const auto& r : args->shapes) {
+      auto [name, shape] = parse_input_shape(r);
+      SAVE_CHECK(opts.input_shapes.emplace(name, shape).second, "--input-shape: '{}' given twice",
+                 name);
+    }
     SessionOptions so;
     so.threads = args->threads;
     Session session(import_onnx_file(args->model), so);
@@ -144,11 +153,15 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
                      {"robust_by_operator_bits", bits.robust_operator},
                      {"reliable_bytes", reliable_bytes}};
       j["inputs"] = nlohmann::json::array();
-      for (const auto& in : ra.inputs)
+      for (size_t i = 0; i < ra.inputs.size(); ++i) {
+        const InputRange& in = ra.inputs[i];
         j["inputs"].push_back({{"name", in.name},
                                {"interval", {in.lo, in.hi}},
                                {"default", in.defaulted},
-                               {"bounded", in.bounded}});
+                               {"bounded", in.bounded},
+                               {"shape", ra.input_shapes.at(i)}});
+      }
+      j["any_batch"] = ra.any_batch;
       for (const Row& r : rows) {
         nlohmann::json iv = r.bounded ? nlohmann::json{r.lo, r.hi} : nlohmann::json(nullptr);
         nlohmann::json row = {{"name", r.name}, {"kind", r.kind}, {"interval", iv}};
@@ -166,9 +179,16 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
       j["steps_without_interval_rule"] = unruled;
       fmt::print("{}\n", j.dump(2));
     } else {
-      for (const auto& in : ra.inputs)
-        fmt::print("input {:<24} [{}, {}]{}\n", in.name, in.lo, in.hi,
-                   in.defaulted ? "  (default constraint; set with --input-range)" : "");
+      for (size_t i = 0; i < ra.inputs.size(); ++i) {
+        const InputRange& in = ra.inputs[i];
+        std::string dims;
+        for (size_t d = 0; d < ra.input_shapes.at(i).size(); ++d) {
+          if (d > 0) dims += 'x';
+          dims += d == 0 && ra.any_batch ? std::string("N") : std::to_string(ra.input_shapes[i][d]);
+        }
+        fmt::print("input {:<24} [{}, {}]{}  shape {}\n", in.name, in.lo, in.hi,
+                   in.defaulted ? "  (default constraint; set with --input-range)" : "", dims);
+      }
       fmt::print("\n{:<48} {:<10} {:>14} {:>14} {:>8} {:>8} {:>8} {:>11} {:>8}\n", "value", "kind",
                  "lo", "hi", "robust", "ranging", "vulnr", "reliable B", "ms");
       for (const Row& r : rows) {

@@ -124,7 +124,8 @@ class RecordWriter {
 nlohmann::json summary_json(const std::string& model, const Sweep& sw, const SweepSummary& sum,
                             int64_t batch, uint64_t seed, double tol) {
   nlohmann::json j;
-  j["stopped_after_reader"] = sum.stopped_early;
+  j["stopped_early"] = sum.stopped_early;  // the change vanished before the last step
+  j["skipped_steps"] = sum.skipped_steps;  // inputs identical to the fault-free run
   if (tol > 0) {
     const Confusion& c = sum.confusion;
     j["prediction"] = {{"tolerance", tol},
@@ -299,9 +300,9 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
       print_table(sw, sum);
       if (args->predict > 0) print_prediction(sum, args->predict);
       fmt::print(
-          "speed       {:.1f} bits/s ({} bits in {:.2f} s; {} re-runs ended after the "
-          "reader step, its outputs unchanged)\n",
-          sum.bits_per_second(), sum.bits, sum.seconds, sum.stopped_early);
+          "speed       {:.1f} bits/s ({} bits in {:.2f} s; {} re-runs ended early, the change "
+          "gone; {} steps skipped, their inputs unchanged)\n",
+          sum.bits_per_second(), sum.bits, sum.seconds, sum.stopped_early, sum.skipped_steps);
       if (writer) fmt::print("records     written to {}\n", args->out);
     }
     exit_code = 0;

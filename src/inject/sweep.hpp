@@ -9,11 +9,14 @@
 //  - per bit: restore those ranges, flip, re-run steps [s0, end), compare,
 //    flip back. The restore is required: the arena reuses memory by
 //    lifetime, so a re-run overwrites bytes the next re-run reads.
-//  - per bit, when the weight has one reader step: that step's outputs are
-//    compared with their fault-free copy right after it runs; identical
-//    outputs imply identical outputs downstream (the kernels are
-//    deterministic), so the re-run stops there with an exact zero effect.
-//    Low mantissa flips mostly end here: the change rounds away.
+//  - per bit, every step's outputs are compared with their fault-free copy
+//    (kept from one full fault-free run) right after it runs: a later step
+//    whose inputs are all identical to the fault-free run (and that does not
+//    read the flipped weight) would compute the same bytes (the kernels are
+//    deterministic), so it is skipped and its fault-free outputs copied in
+//    (a residual block's other branch); once no changed value is read
+//    any more the re-run ends with an exact zero effect. Low mantissa
+//    flips mostly end right after the reader: the change rounds away.
 // Validation of bit attribution (--predict TOL): each weight bit is also
 // classified by analysis/robust_masks.hpp (robust or not at tolerance TOL)
 // and the summary counts prediction against outcome; `only` restricts the
@@ -26,11 +29,13 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "analysis/robust_masks.hpp"
 #include "exec/session.hpp"
 
 namespace save {
@@ -80,7 +85,11 @@ struct BitEffect {
   // Largest change of the first reader step's outputs (the op that reads
   // the weight): what bit attribution bounds by the tolerance.
   double consumer_max_abs = 0;
-  bool stopped_early = false;     // the reader's outputs were bit-identical
+  // With predict_tolerance > 0: the most the prediction lets that change be
+  // for this flip, float rounding included (ReaderChange::bound of the
+  // flip's |dw|: analysis/robust_masks.hpp). A larger change "moved".
+  double consumer_bound = INFINITY;
+  bool stopped_early = false;     // the change vanished before the last step
   bool predicted_robust = false;  // with predict_tolerance > 0
 };
 
@@ -90,8 +99,9 @@ struct Confusion {
   int64_t false_robust = 0;         // predicted robust, not robust: must stay 0
   int64_t conservative = 0;         // predicted non-robust, truly robust
   int64_t nonrobust_nonrobust = 0;  // predicted non-robust, not robust
-  // Predicted robust but the reader's outputs moved by >= the local budget
-  // (local_tolerance: the claim attribution makes for a weight; must stay 0).
+  // Predicted robust but the reader's outputs moved by more than the local
+  // claim allows (consumer_bound: the local budget's exact-arithmetic share
+  // plus what rounding of a correct float32 kernel may add; must stay 0).
   int64_t false_robust_consumer = 0;
   void add(const BitEffect& e, double tol);
   int64_t total() const {
@@ -120,7 +130,8 @@ bool truly_robust(const BitEffect& e, double tol);
 struct SweepSummary {
   std::array<BitPositionStats, 32> by_bit{};
   Confusion confusion;
-  int64_t stopped_early = 0;  // re-runs that ended after the reader step
+  int64_t stopped_early = 0;  // re-runs that ended early (the change vanished)
+  int64_t skipped_steps = 0;  // steps not re-run: inputs identical to the fault-free run
   int64_t bits = 0;
   double seconds = 0;
   double bits_per_second() const { return seconds > 0 ? static_cast<double>(bits) / seconds : 0; }
@@ -162,7 +173,7 @@ class Sweep {
   // Positions into bits_ of the eligible bits of one element.
   std::vector<size_t> eligible_bits(size_t tensor, int64_t element) const;
   BitEffect compare() const;
-  class ReaderCheck;
+  class Rerun;
 
   Session& session_;
   std::vector<Tensor> inputs_;
@@ -178,10 +189,14 @@ class Sweep {
   std::vector<uint64_t> sample_;  // sorted indices into the population
   std::vector<Range> ranges_;     // current snapshot's ranges...
   std::vector<std::byte> saved_;  // ...and their bytes, back to back
-  // Fault-free outputs of the current tensor's first reader step.
-  std::vector<std::vector<std::byte>> reader_golden_;
-  bool single_reader_ = false;
+  // Fault-free bytes of every step output (by ValueId), and the re-run's
+  // state: values that differ from them.
+  std::vector<std::vector<std::byte>> golden_values_;
+  std::vector<uint8_t> dirty_;
+  int64_t last_reader_ = -1;  // last step reading the current tensor
+  int64_t skipped_steps_ = 0;
   std::vector<std::vector<uint32_t>> masks_;  // by tensor index: robust masks
+  std::vector<ReaderChange> reader_change_;   // by tensor index (prediction)
 };
 
 // Parses "0-31", "31", "23-30,31": bit positions 0..31, sorted, unique.

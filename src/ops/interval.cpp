@@ -107,6 +107,60 @@ Bounds Bounds::point(const Tensor& value) {
   return Bounds{true, value, value};
 }
 
+double gamma_n(int64_t n) {
+  const double nu = static_cast<double>(std::max<int64_t>(n, 0)) * kUnitRoundoff;
+  return nu < 1 ? nu / (1 - nu) : std::numeric_limits<double>::infinity();
+}
+
+int64_t dot_terms(const Node& node, std::span<const Shape> in, std::span<const uint8_t> has,
+                  std::span<const int64_t> output) {
+  auto present = [&](size_t i) { return i < in.size() && i < has.size() && has[i]; };
+  auto numel = [](const Shape& s) { return shape_numel(s); };
+  const std::string& op = node.op;
+  int64_t n = -1;
+  if ((op == "Conv" || op == "ConvTranspose") && present(1) && in[1].size() >= 2) {
+    // Conv W [M, C/g, k...]: C/g * prod(k) products per output.
+    // ConvTranspose W [C, M/g, k...]: at most C/g * prod(k); C * prod(k) bounds it.
+    const int64_t split = op == "Conv" ? in[1][0] : in[1][1];
+    n = split > 0 ? numel(in[1]) / split : 0;
+  } else if (op == "Gemm" && present(0) && in[0].size() == 2) {
+    n = in[0][node.attrs.get_int("transA", 0) ? 0 : 1];
+  } else if (op == "MatMul" && present(0) && !in[0].empty()) {
+    n = in[0].back();
+  } else if (op == "Einsum") {
+    // Terms per output = product of the contracted dims <= product of the
+    // operands' sizes over the output's size (every index occurs somewhere).
+    double p = 1;
+    for (size_t i = 0; i < in.size(); ++i)
+      if (present(i)) p *= static_cast<double>(numel(in[i]));
+    const double out = static_cast<double>(std::max<int64_t>(shape_numel(output), 1));
+    n = static_cast<int64_t>(std::min(std::ceil(p / out), 1e15));
+  } else {
+    return -1;
+  }
+  const bool bias = (op == "Conv" || op == "ConvTranspose" || op == "Gemm") && present(2);
+  return n + (bias ? 1 : 0);
+}
+
+int64_t sum_terms(const Node& node, std::span<const int64_t> input0,
+                  std::span<const int64_t> output) {
+  const std::string& op = node.op;
+  const int64_t in = shape_numel(input0), out = std::max<int64_t>(shape_numel(output), 1);
+  if (op == "ReduceSum" || op == "ReduceMean" || op == "GlobalAveragePool")
+    return std::max<int64_t>(in / out, 1);  // each input element feeds one output
+  if (op == "AveragePool") {
+    int64_t k = 1;
+    for (int64_t d : node.attrs.get_ints("kernel_shape")) k *= std::max<int64_t>(d, 1);
+    return k;
+  }
+  if (op == "CumSum") {
+    int64_t m = 1;
+    for (int64_t d : input0) m = std::max(m, d);  // the axis' length, at most
+    return m;
+  }
+  return -1;
+}
+
 void IntervalContext::decline() const {
   for (size_t i = 0; i < out_lo.size(); ++i) out_known[i] = 0;
 }
@@ -191,7 +245,21 @@ std::vector<Bounds> eval_interval(const OpDef& def, const Node& node, int64_t op
       &exact_arith};
   bool ran = false;
   try {
-    if (all_exact) {
+    std::vector<Shape> in_shapes(ni);
+    std::vector<uint8_t> in_has(ni, 0);
+    for (size_t i = 0; i < ni; ++i) {
+      in_has[i] = lo[i].present() ? 1 : 0;
+      if (in_has[i]) in_shapes[i].assign(lo[i].shape.begin(), lo[i].shape.end());
+    }
+    const std::span<const int64_t> out0 =
+        no > 0 ? std::span<const int64_t>(outputs[0].shape) : std::span<const int64_t>{};
+    // Sums round by up to gamma_n times the sum of |terms|, which can exceed
+    // the result's own size (cancellation): their rules add that allowance,
+    // so they run also when every input is exact.
+    const bool sums =
+        def.interval != nullptr && (dot_terms(node, in_shapes, in_has, out0) >= 0 ||
+                                    (ni > 0 && sum_terms(node, in_shapes[0], out0) >= 0));
+    if (all_exact && !sums) {
       // Every input known exactly: the output is the op's value (still
       // widened below: a fast kernel may round differently).
       ctx.run_reference(lo, out_lo);
@@ -341,6 +409,30 @@ Tensor map2(const TensorView& a, const TensorView& b, F f) {
 
 }  // namespace
 
+void interval_sum(const IntervalContext& ctx) {
+  const int in0[] = {0};
+  if (!ctx.known(0) || !all_f32(ctx, in0)) return ctx.decline();
+  monotone(ctx, {});
+  if (ctx.out_lo.empty() || ctx.out_lo[0].data == nullptr || !ctx.out_known[0]) return;
+  const double gd = ctx.opts.accum_gammas *
+                    gamma_n(sum_terms(ctx.node, ctx.lo[0].shape, ctx.out_lo[0].shape) + 1);
+  if (!(gd < 0.25)) return ctx.decline();
+  // op(max(|lo|, |hi|)) bounds the sum of |terms| (the op is a sum or mean
+  // with non-negative weights).
+  Tensor mag = map2(ctx.lo[0], ctx.hi[0],
+                    [](float l, float h) { return std::max(std::fabs(l), std::fabs(h)); });
+  std::vector<TensorView> in(ctx.lo.begin(), ctx.lo.end());
+  in[0] = mag.view();
+  std::vector<Tensor> o = scratch_outputs(ctx);
+  ctx.run_reference(in, views(o));
+  const float g = static_cast<float>(gd);
+  for (int64_t e = 0; e < o[0].numel(); ++e) {
+    const float m = g * o[0].ptr<float>()[e];
+    f32(ctx.out_lo[0])[e] -= m;
+    f32(ctx.out_hi[0])[e] += m;
+  }
+}
+
 void multilinear(const IntervalContext& ctx, std::span<const int> factors, int bias) {
   std::vector<int> all(factors.begin(), factors.end());
   if (bias >= 0) all.push_back(bias);
@@ -356,7 +448,19 @@ void multilinear(const IntervalContext& ctx, std::span<const int> factors, int b
     return ctx.decline();
   if (var.size() > 2) return ctx.decline();
   const size_t n = ctx.num_inputs();
-  const float g = static_cast<float>(ctx.opts.accum_rel);
+  // Accumulation allowance: g * (|W| (|x_c| + x_r) + |b|) bounds the
+  // rounding of the real kernel (gamma_n, any summation order) and of this
+  // rule's own float evaluation of centre and radius (IntervalOptions).
+  std::vector<Shape> shapes(n);
+  std::vector<uint8_t> has(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    has[i] = ctx.has_input(i) ? 1 : 0;
+    if (has[i]) shapes[i].assign(ctx.lo[i].shape.begin(), ctx.lo[i].shape.end());
+  }
+  const double gd =
+      ctx.opts.accum_gammas * gamma_n(dot_terms(ctx.node, shapes, has, ctx.out_lo[0].shape));
+  if (!(gd < 0.25)) return ctx.decline();  // too long a sum for a useful bound
+  const float g = static_cast<float>(gd);
   // Centers, radii and |center| of every factor (exact ones: radius 0).
   std::vector<Tensor> c(n), r(n), ac(n);
   for (int f : factors) {
@@ -392,17 +496,33 @@ void multilinear(const IntervalContext& ctx, std::span<const int> factors, int b
     for (int64_t e = 0; e < rad.numel(); ++e) rad.ptr<float>()[e] += t.ptr<float>()[e];
   };
   auto other = [&](size_t i) { return is_factor(i) ? ac[i].view() : TensorView{}; };
-  // Non-factor, non-bias inputs (none in the ops using this) are kept as is.
-  auto keep = [&](size_t i) {
-    return static_cast<int>(i) == bias || is_factor(i) ? TensorView{} : ctx.lo[i];
+  // |b| (exact) and g |b|: the bias' share of the accumulation allowance.
+  const bool has_bias = bias >= 0 && ctx.has_input(static_cast<size_t>(bias));
+  Tensor abs_b, g_abs_b;
+  if (has_bias) {
+    abs_b = map1(ctx.lo[static_cast<size_t>(bias)], [](float v) { return std::fabs(v); });
+    g_abs_b = map1(abs_b.view(), [g](float v) { return g * v; });
+  }
+  // Non-factor inputs (none in the ops using this) are kept as is; the
+  // bias is left out, or replaced by `b` where given.
+  auto keep_with = [&](size_t i, const Tensor& b) {
+    if (static_cast<int>(i) == bias) return b.defined() ? b.view() : TensorView{};
+    return is_factor(i) ? TensorView{} : ctx.lo[i];
   };
-  if (var.size() == 1) {
+  auto keep = [&](size_t i) { return keep_with(i, Tensor{}); };
+  if (var.empty()) {
+    // Exact inputs: only the allowance, g (|W| |x| + |b|).
+    Tensor acc = run([&](size_t i) { return is_factor(i) ? other(i) : keep_with(i, abs_b); });
+    for (int64_t e = 0; e < acc.numel(); ++e) acc.ptr<float>()[e] *= g;
+    accumulate(acc);
+  } else if (var.size() == 1) {
+    // |W| (x_r + g (|x_c| + x_r)) + g |b| in one run.
     const size_t v = static_cast<size_t>(var[0]);
     Tensor rin =
         map2(r[v].view(), ac[v].view(), [g](float rr, float a) { return rr + g * (a + rr); });
     accumulate(run([&](size_t i) {
       if (i == v) return rin.view();
-      return is_factor(i) ? other(i) : keep(i);
+      return is_factor(i) ? other(i) : keep_with(i, g_abs_b);
     }));
   } else if (var.size() == 2) {
     const size_t a = static_cast<size_t>(var[0]), b = static_cast<size_t>(var[1]);
@@ -419,7 +539,11 @@ void multilinear(const IntervalContext& ctx, std::span<const int> factors, int b
     };
     accumulate(pick2(a_abs_r.view(), r[b].view()));
     accumulate(pick2(r[a].view(), ac[b].view()));
-    Tensor acc = pick2(a_abs_r.view(), b_abs_r.view());
+    Tensor acc = run([&](size_t i) {
+      if (i == a) return a_abs_r.view();
+      if (i == b) return b_abs_r.view();
+      return is_factor(i) ? other(i) : keep_with(i, abs_b);
+    });
     for (int64_t e = 0; e < acc.numel(); ++e) acc.ptr<float>()[e] *= g;
     accumulate(acc);
   }

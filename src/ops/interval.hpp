@@ -38,15 +38,39 @@ struct Bounds {
 // difference between the float32 rule computation and any kernel's rounding.
 struct IntervalOptions {
   // Every float output: lo -= m, hi += m with
-  // m = rel_margin * (|lo| + |hi|) + abs_margin * max |bound| over the tensor.
+  // m = rel_margin * (|lo| + |hi|) + abs_margin * max |bound| over the tensor
+  // (elementwise ops: a few ulps of library rounding; 1e-5 is ~80 ulps).
   double rel_margin = 1e-5;
   double abs_margin = 1e-6;
-  // Linear/bilinear ops (sums of products): extra radius
-  // accum_rel * (|W| . (|x_center| + x_radius)), covering accumulation error
-  // of long dot products relative to the sum of absolute terms (which can
-  // be far larger than the result when terms cancel).
-  double accum_rel = 1e-5;
+  // Sums of products (Conv, ConvTranspose, Gemm, MatMul, Einsum) and sums
+  // (ReduceSum/Mean, average pools): extra radius
+  // accum_gammas * gamma_n * (sum of absolute terms), n the terms per output
+  // element (dot_terms / sum_terms). gamma_n bounds one evaluation in any
+  // order (see gamma_n); the rule's own float evaluation of the centre and of
+  // the radius each err by up to gamma_n too, hence 3, plus one for the
+  // rounding of the radius' input: 4.
+  double accum_gammas = 4;
 };
+
+// Unit roundoff of float32, round to nearest: |fl(a op b) - (a op b)| <= u |a op b|.
+inline constexpr double kUnitRoundoff = 0x1p-24;
+
+// gamma_n = n u / (1 - n u) (Higham, Accuracy and Stability of Numerical
+// Algorithms, Lemma 3.1 and section 3.1): a float32 sum of n terms (products
+// w_i x_i, rounded or fused, plus an exact bias term) evaluated along ANY
+// summation tree -- any order, blocking, vector-lane split, FMA or not,
+// whatever the ISA -- satisfies |fl(sum) - sum| <= gamma_n * sum |terms|,
+// since each term passes through at most n roundings. +inf when n u >= 1.
+// (Underflow adds at most 2^-126 per rounding, also with flush-to-zero:
+// covered by the absolute margin.)
+double gamma_n(int64_t n);
+
+// Terms summed into one output element (an upper bound; +1 for a present
+// bias input) of a Conv, ConvTranspose, Gemm, MatMul or Einsum node whose
+// inputs have these shapes (omitted inputs: empty shape with has[i] == 0).
+// -1 for another op.
+int64_t dot_terms(const Node& node, std::span<const Shape> inputs, std::span<const uint8_t> has,
+                  std::span<const int64_t> output);
 
 struct IntervalContext {
   const Node& node;
@@ -103,10 +127,21 @@ void corners(const IntervalContext& ctx);
 // Widens every float output by `m` absolutely: for kernels whose error is
 // absolute rather than relative (oneDNN's log: up to 3.6e-6 near x = 1).
 void widen_abs(const IntervalContext& ctx, double m);
+// Sums (ReduceSum, ReduceMean, AveragePool, GlobalAveragePool, CumSum):
+// non-decreasing in input 0, widened by the accumulation allowance
+// accum_gammas * gamma_{n+1} * op(max(|lo|, |hi|)), n = sum_terms (the +1:
+// a mean's final division or scaling).
+void interval_sum(const IntervalContext& ctx);
+// Terms summed into one output element of such a node (upper bound), -1
+// for another op.
+int64_t sum_terms(const Node& node, std::span<const int64_t> input0,
+                  std::span<const int64_t> output);
 // Multilinear ops (Conv, ConvTranspose, Gemm, MatMul, Einsum): linear in
 // each input of `factors`, plus an exact additive `bias` input (-1: none).
 // One variable factor: center/radius form of the W+/W- split; two: Rump's
-// midpoint-radius interval product.
+// midpoint-radius interval product. Plus the accumulation allowance
+// accum_gammas * gamma_n * (|W| (|x_c| + x_r) + |b|), n = dot_terms: also
+// when every input is exact (eval_interval then calls the rule too).
 void multilinear(const IntervalContext& ctx, std::span<const int> factors, int bias);
 
 }  // namespace save

@@ -333,14 +333,15 @@ std::unique_ptr<Kernel> lrn_make_fast(const PrepareContext& ctx) {
 }
 
 // Interval rules: averages (non-negative weights) and maxima are
-// non-decreasing in every element; a max only selects (no rounding). The
+// non-decreasing in every element (averages add the rounding allowance of a
+// sum: interval_sum); a max only selects (no rounding). The
 // indices output of MaxPool is not monotone: the rule leaves it unknown.
 const OpDef kAveragePool{"AveragePool",  pool_infer, pool_reference,
-                         pool_make_fast, false,      interval_monotone};
+                         pool_make_fast, false,      interval_sum};
 const OpDef kMaxPool{"MaxPool", pool_infer, pool_reference, pool_make_fast, false, interval_copy};
 const OpDef kGlobalAveragePool{
     "GlobalAveragePool", global_pool_infer, global_pool_reference, global_pool_make_fast, false,
-    interval_monotone};
+    interval_sum};
 const OpDef kGlobalMaxPool{
     "GlobalMaxPool", global_pool_infer, global_pool_reference, global_pool_make_fast,
     false,           interval_copy};

@@ -232,14 +232,15 @@ std::unique_ptr<Kernel> reduce_make_fast(const PrepareContext& pc) {
 }
 
 // Interval rules: Max/Min select, Mean/Sum/LogSum/LogSumExp are
-// non-decreasing in every element; Prod, SumSquare, L1, L2 are not monotone
-// (left unbounded).
+// non-decreasing in every element (Mean/Sum add a sum's rounding
+// allowance: interval_sum; LogSum/LogSumExp: the relative margin); Prod, SumSquare, L1, L2 are not
+// monotone (left unbounded).
 #define SAVE_REDUCE_OP(var, name, kind, rule) \
   const OpDef var{name, reduce_infer, reduce_reference<kind>, reduce_make_fast<kind>, false, rule};
 SAVE_REDUCE_OP(kReduceMax, "ReduceMax", RK::kMax, interval_copy)
 SAVE_REDUCE_OP(kReduceMin, "ReduceMin", RK::kMin, interval_copy)
-SAVE_REDUCE_OP(kReduceMean, "ReduceMean", RK::kMean, interval_monotone)
-SAVE_REDUCE_OP(kReduceSum, "ReduceSum", RK::kSum, interval_monotone)
+SAVE_REDUCE_OP(kReduceMean, "ReduceMean", RK::kMean, interval_sum)
+SAVE_REDUCE_OP(kReduceSum, "ReduceSum", RK::kSum, interval_sum)
 SAVE_REDUCE_OP(kReduceProd, "ReduceProd", RK::kProd, nullptr)
 SAVE_REDUCE_OP(kReduceSumSquare, "ReduceSumSquare", RK::kSumSquare, nullptr)
 SAVE_REDUCE_OP(kReduceL1, "ReduceL1", RK::kL1, nullptr)

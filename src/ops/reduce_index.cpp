@@ -194,7 +194,7 @@ const OpDef kArgMax{"ArgMax", arg_infer, arg_reference<true>};
 const OpDef kArgMin{"ArgMin", arg_infer, arg_reference<false>};
 // Interval rules: running sums are non-decreasing in every element; so are
 // order statistics (TopK's values; its indices are left unknown).
-const OpDef kCumSum{"CumSum", cumsum_infer, cumsum_reference, nullptr, false, interval_monotone};
+const OpDef kCumSum{"CumSum", cumsum_infer, cumsum_reference, nullptr, false, interval_sum};
 const OpDef kTopK{"TopK", topk_infer, topk_reference, nullptr, false, interval_copy};
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <bit>
 #include <chrono>
 #include <cmath>
@@ -44,7 +45,49 @@ void add_channel(ActivationPlan& a, float lo, float hi, double tol, uint32_t rob
   }
 }
 
+std::string dims(const Shape& s, bool any_batch) {
+  std::string out;
+  for (size_t d = 0; d < s.size(); ++d) {
+    if (d > 0) out += 'x';
+    out += d == 0 && any_batch ? std::string("N") : std::to_string(s[d]);
+  }
+  return out.empty() ? "scalar" : out;
+}
+
 }  // namespace
+
+std::string PlanShapes::mismatch(const std::vector<Shape>& run) const {
+  if (run.size() != shapes.size())
+    return fmt::format("the run has {} inputs, the plan was made for {}", run.size(),
+                       shapes.size());
+  for (size_t i = 0; i < run.size(); ++i) {
+    const Shape& want = shapes[i];
+    bool ok = run[i].size() == want.size();
+    for (size_t d = 0; ok && d < want.size(); ++d)
+      ok = run[i][d] == want[d] || (d == 0 && any_batch);
+    if (!ok)
+      return fmt::format("input '{}' is {}, the plan was made for {}", names[i],
+                         dims(run[i], false), dims(want, any_batch));
+  }
+  return "";
+}
+
+std::string PlanShapes::describe() const {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += names[i];
+    out += ": ";
+    out += dims(shapes[i], any_batch);
+  }
+  return out;
+}
+
+std::vector<Shape> plan_input_shapes(const Plan& plan) {
+  std::vector<Shape> out;
+  for (ValueId v : plan.graph().inputs) out.push_back(plan.values()[v].info.shape);
+  return out;
+}
 
 ProtectionPlan plan_from_analysis(const RangeAnalysis& ra, double tolerance,
                                   const std::string& model_sha256) {
@@ -56,6 +99,11 @@ ProtectionPlan plan_from_analysis(const RangeAnalysis& ra, double tolerance,
   p.tolerance = tolerance;
   p.inputs = ra.inputs;
   p.analysis_seconds = ra.seconds;
+  for (size_t i = 0; i < g.inputs.size() && i < ra.input_shapes.size(); ++i) {
+    p.shapes.names.push_back(g.values[g.inputs[i]].name);
+    p.shapes.shapes.push_back(ra.input_shapes[i]);
+  }
+  p.shapes.any_batch = ra.any_batch;
   for (ValueId v = 0; v < plan.values().size(); ++v) {
     const PlannedValue& pv = plan.values()[v];
     const ValueSummary& s = ra.summary[v];
@@ -114,6 +162,10 @@ void save_plan(const ProtectionPlan& plan, const std::string& path) {
                            {"hi", r.hi},
                            {"defaulted", r.defaulted},
                            {"bounded", r.bounded}});
+  j["input_shapes"] = nlohmann::json::array();
+  for (size_t i = 0; i < plan.shapes.names.size(); ++i)
+    j["input_shapes"].push_back({{"name", plan.shapes.names[i]}, {"shape", plan.shapes.shapes[i]}});
+  j["any_batch"] = plan.shapes.any_batch;
   nlohmann::json vals = nlohmann::json::array();
   for (const auto& [name, a] : plan.activations) {
     nlohmann::json lo = nlohmann::json::array(), hi = nlohmann::json::array();
@@ -178,6 +230,14 @@ ProtectionPlan parse_plan(const std::string& text, const std::string& path,
         p.inputs.push_back({r.at("name").get<std::string>(), r.at("lo").get<double>(),
                             r.at("hi").get<double>(), r.at("defaulted").get<bool>(),
                             r.at("bounded").get<bool>()});
+    for (const auto& r : j.at("input_shapes")) {
+      p.shapes.names.push_back(r.at("name").get<std::string>());
+      p.shapes.shapes.push_back(r.at("shape").get<Shape>());
+      SAVE_CHECK(std::all_of(p.shapes.shapes.back().begin(), p.shapes.shapes.back().end(),
+                             [](int64_t d) { return d >= 0; }),
+                 "negative dimension in input shape of '{}'", p.shapes.names.back());
+    }
+    p.shapes.any_batch = j.at("any_batch").get<bool>();
     const float inf = std::numeric_limits<float>::infinity();
     for (const auto& v : j.at("activations")) {
       ActivationPlan a;

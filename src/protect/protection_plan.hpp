@@ -27,7 +27,8 @@
 
 namespace save::protect {
 
-inline constexpr int kPlanFormatVersion = 1;
+// 2: records the input shapes the bounds were derived at.
+inline constexpr int kPlanFormatVersion = 2;
 
 struct ActivationPlan {
   std::string name;
@@ -40,14 +41,36 @@ struct ActivationPlan {
   bool has_vulnerable() const { return vulnerable_bits > 0; }
 };
 
+// The shapes a plan was made for (graph.inputs order). Bounds and bit
+// classes hold only there: a Conv's zero border, a pool's window count or a
+// LayerNorm's length all change with the spatial dims. any_batch: dim 0
+// stands for every batch size (the analysis ran at batch 1 on a model that
+// treats samples separately, so the per-sample bounds hold row by row:
+// analysis/range_analysis.hpp, per_sample_model).
+struct PlanShapes {
+  std::vector<std::string> names;
+  std::vector<Shape> shapes;
+  bool any_batch = false;
+  bool empty() const { return names.empty(); }
+  // "" when `run` (graph.inputs order) is a shape this plan covers, else
+  // the first mismatch in words ("input 'x' is 1x3x64x64, the plan was made
+  // for Nx3x32x32").
+  std::string mismatch(const std::vector<Shape>& run) const;
+  std::string describe() const;  // "x: Nx3x32x32, ..."
+};
+
 struct ProtectionPlan {
   int version = kPlanFormatVersion;
   std::string model_sha256;
   double tolerance = 1e-5;
   std::vector<InputRange> inputs;                     // the constraint the bounds hold under
+  PlanShapes shapes;                                  // the input shapes they hold at
   std::map<std::string, ActivationPlan> activations;  // by value name
   double analysis_seconds = 0;
 };
+
+// The input shapes of a session plan (graph.inputs order).
+std::vector<Shape> plan_input_shapes(const Plan& plan);
 
 // Runs the range analysis on `session` and turns it into a plan.
 // `model_sha256` is recorded so the plan can later be tied to its model.

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -60,9 +61,9 @@ struct PlanState {
 };
 
 // The margin the runtime adds to the analysed bounds. The analysis already
-// widens each op's bounds for rounding (ops/interval.hpp); this extra
-// relative margin absorbs the difference between batch-1 analysis and
-// batched kernels' summation order. A flip that moves a value by less than
+// widens each op's bounds for rounding in any summation order (gamma_n,
+// ops/interval.hpp); this extra relative margin is a second line of
+// defence. A flip that moves a value by less than
 // it is tiny next to the value's range, i.e. close to robust anyway.
 constexpr double kRelMargin = 1e-4;
 
@@ -73,12 +74,23 @@ float widen_hi(float hi, float span) {
   return std::isfinite(hi) ? hi + static_cast<float>(kRelMargin) * span + 1e-6f : hi;
 }
 
+// Where the protection plans come from: a file made for fixed shapes, or
+// the analysis run at each new input shape the session plans.
+struct PlanSource {
+  std::string path;  // non-empty: loaded from this file, refused for other shapes
+  RangeOptions ranges;
+  double tolerance = 1e-5;
+  std::string model_sha256;
+};
+
 class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
  public:
-  SaveProtectionImpl(Session& session, ProtectionPlan plan, Budget budget, bool weight_sums,
-                     bool range_only, bool async_checks, std::FILE* log)
+  SaveProtectionImpl(Session& session, std::deque<ProtectionPlan> plans, PlanSource source,
+                     Budget budget, bool weight_sums, bool range_only, bool async_checks,
+                     std::FILE* log)
       : session_(session),
-        plan_(std::move(plan)),
+        plans_(std::move(plans)),
+        source_(std::move(source)),
         budget_(budget),
         weight_sums_(weight_sums),
         range_only_(range_only),
@@ -402,17 +414,40 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     return restart;
   }
 
+  // The protection plan covering this session plan's input shapes: the
+  // file's (refused with the mismatch when it does not cover them), or one
+  // analysed at these shapes.
+  const ProtectionPlan& protection_plan_for(const Plan& plan) {
+    const std::vector<Shape> shapes = plan_input_shapes(plan);
+    for (const ProtectionPlan& p : plans_)
+      if (p.shapes.mismatch(shapes).empty()) return p;
+    SAVE_CHECK(source_.path.empty(),
+               "the protection plan '{}' was not made for this input shape: {}; re-run `save "
+               "analyze MODEL --input-shape NAME=DIMS -o PLAN` for it, or run without --plan",
+               source_.path, plans_.front().shapes.mismatch(shapes));
+    RangeOptions ro = source_.ranges;
+    const Graph& g = plan.graph();
+    for (size_t i = 0; i < g.inputs.size(); ++i)
+      ro.input_shapes[g.values[g.inputs[i]].name] = shapes[i];
+    plans_.push_back(build_plan(session_, ro, source_.tolerance, source_.model_sha256));
+    if (log_)
+      fmt::print(log_, "save: analysed the model at {} in {:.2f} s (tolerance {:g})\n",
+                 plans_.back().shapes.describe(), plans_.back().analysis_seconds,
+                 plans_.back().tolerance);
+    return plans_.back();
+  }
+
   PlanState& state_for(Plan& plan) {
     auto it = states_.find(&plan);
     if (it != states_.end()) return *it->second;
     auto st = std::make_unique<PlanState>();
-    build_checks(plan, *st);
+    build_checks(plan, *st, protection_plan_for(plan));
     PlanState& ref = *st;
     states_.emplace(&plan, std::move(st));
     return ref;
   }
 
-  void build_checks(Plan& plan, PlanState& st) {
+  void build_checks(Plan& plan, PlanState& st, const ProtectionPlan& pp) {
     const Graph& g = plan.graph();
     const auto& vals = plan.values();
     const size_t nsteps = plan.steps().size();
@@ -426,8 +461,8 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     for (ValueId v = 0; v < vals.size(); ++v) {
       const PlannedValue& pv = vals[v];
       if (pv.storage != Storage::kArena || pv.info.dtype != DType::kF32) continue;
-      auto it = plan_.activations.find(g.values[v].name);
-      if (it == plan_.activations.end()) continue;
+      auto it = pp.activations.find(g.values[v].name);
+      if (it == pp.activations.end()) continue;
       const ActivationPlan& a = it->second;
       if (a.nonrobust_mask == 0) continue;  // every bit robust: ignore
       ValueCheck& c = st.checks[v];
@@ -477,7 +512,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
         if (w.by_sum && weight_set.insert(v).second) metadata += sizeof(Fingerprint);
       }
 
-    st.alloc = choose_allocation(plan, plan_, checked, metadata, budget_);
+    st.alloc = choose_allocation(plan, pp, checked, metadata, budget_);
     apply_allocation(plan, st.alloc);
     for (ValueId v : st.alloc.placed) st.checks[v].kind = CheckKind::kNone;
     for (ValueId v : checked) {
@@ -553,7 +588,8 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
   }
 
   Session& session_;
-  ProtectionPlan plan_;
+  std::deque<ProtectionPlan> plans_;  // stable references: PlanStates were built from them
+  PlanSource source_;
   Budget budget_;
   bool weight_sums_;
   bool range_only_;  // --activation-check range
@@ -586,10 +622,15 @@ std::unique_ptr<eval::Protection> make_save_protection(Session& session,
   SAVE_CHECK(opts.activation_check == "full" || opts.activation_check == "range",
              "--activation-check must be 'full' or 'range' (got '{}')", opts.activation_check);
   Budget budget = Budget::parse(opts.reliable_mem);
-  ProtectionPlan plan;
+  std::deque<ProtectionPlan> plans;
+  PlanSource source;
+  source.ranges.input_ranges = opts.input_ranges;
+  source.tolerance = opts.tolerance;
+  source.model_sha256 = opts.model_sha256;
   if (!opts.plan_path.empty()) {
-    plan = load_plan(opts.plan_path, opts.model_sha256);
-    for (const InputRange& r : plan.inputs) {
+    source.path = opts.plan_path;
+    plans.push_back(load_plan(opts.plan_path, opts.model_sha256));
+    for (const InputRange& r : plans.back().inputs) {
       auto it = opts.input_ranges.find(r.name);
       SAVE_CHECK(
           it == opts.input_ranges.end() || (it->second.first == r.lo && it->second.second == r.hi),
@@ -598,16 +639,11 @@ std::unique_ptr<eval::Protection> make_save_protection(Session& session,
           r.name, it == opts.input_ranges.end() ? 0 : it->second.first,
           it == opts.input_ranges.end() ? 0 : it->second.second, r.lo, r.hi);
     }
-  } else {
-    RangeOptions ro;
-    ro.input_ranges = opts.input_ranges;
-    plan = build_plan(session, ro, opts.tolerance, opts.model_sha256);
-    if (opts.log)
-      fmt::print(opts.log, "save: analysed the model in {:.2f} s (tolerance {:g})\n",
-                 plan.analysis_seconds, plan.tolerance);
   }
+  // Without a plan file, each input shape the run plans is analysed when
+  // first seen (protection_plan_for): bounds derived at the shapes that run.
   return std::make_unique<SaveProtectionImpl>(
-      session, std::move(plan), budget, opts.weight_check == "checksum",
+      session, std::move(plans), std::move(source), budget, opts.weight_check == "checksum",
       opts.activation_check == "range", opts.async_checks, opts.log);
 }
 

@@ -266,6 +266,112 @@ TEST(IntervalRules, RandomPointsStayInside) {
               static_cast<long long>(checked), static_cast<long long>(total_bad));
 }
 
+// Long sums whose terms cancel: the result is tiny, the rounding error is
+// not (gamma_n times the sum of |terms|), and every kernel rounds
+// differently. Exact inputs too (the rule still adds the allowance). The
+// per-op cases above never cancel this hard; a margin relative to the
+// result alone (the old 1e-5 (|lo| + |hi|)) does not cover these.
+TEST(IntervalRules, CancellingLongSumsStayInside) {
+  std::mt19937 rng(99);
+  std::uniform_real_distribution<float> big(100.f, 1000.f);
+  const int64_t k = 4096;
+  // Each row: x = (a_0, ..., a_{k/2-1}, -a_0 + d_0, ..., -a_{k/2-1} + d_{k/2-1})
+  // against weights of 1 (and their float neighbours): partial sums grow to
+  // ~1e6 in any order that adds the halves apart, the exact sum is ~1e3.
+  auto cancelling = [&](Shape shape) {
+    Tensor t(DType::kF32, shape);
+    const int64_t len = shape.back();
+    for (int64_t r = 0; r < t.numel() / len; ++r)
+      for (int64_t e = 0; e < len / 2; ++e) {
+        const float a = big(rng);
+        t.ptr<float>()[r * len + e] = a;
+        t.ptr<float>()[r * len + len / 2 + e] = -a + 1e-3f * big(rng);
+      }
+    return t;
+  };
+  Tensor w(DType::kF32, {k, 8});
+  for (int64_t e = 0; e < w.numel(); ++e)
+    w.ptr<float>()[e] = std::nextafter(1.f, e % 3 == 0 ? 2.f : 0.f);
+  struct Sum {
+    const char* op;
+    Attributes attrs;
+    std::vector<Tensor> in;
+    bool exact;  // every input exact
+  };
+  const Tensor x = cancelling({4, k});
+  Tensor xl = x.clone(), xh = x.clone();
+  for (int64_t e = 0; e < x.numel(); e += 5) xh.ptr<float>()[e] += 1e-2f;
+  std::vector<Sum> sums;
+  sums.push_back({"MatMul", {}, {x, w}, true});
+  sums.push_back({"MatMul", {}, {x, w}, false});
+  sums.push_back({"ReduceSum",
+                  A({{"keepdims", int64_t{0}}}),
+                  {x, Tensor::from<int64_t>({1}, std::vector<int64_t>{1})},
+                  true});
+  sums.push_back({"ReduceMean", A({{"axes", std::vector<int64_t>{1}}}), {x}, true});
+  int64_t beyond_old_margin = 0;
+  for (const Sum& c : sums) {
+    const OpDef* def = find_op(c.op);
+    ASSERT_NE(def, nullptr);
+    Node node;
+    node.op = c.op;
+    node.attrs = c.attrs;
+    std::vector<Bounds> bounds;
+    for (size_t i = 0; i < c.in.size(); ++i)
+      bounds.push_back(i == 0 && !c.exact ? Bounds{true, xl, xh} : Bounds::point(c.in[i]));
+    const std::vector<TensorInfo> infos = infer_single_node(node, c.in, 13, true);
+    const std::vector<Bounds> out = eval_interval(*def, node, 13, bounds, infos, {});
+    ASSERT_TRUE(out[0].known) << c.op;
+    for (const Tensor& xin : c.exact ? std::vector<Tensor>{x} : std::vector<Tensor>{xl, xh, x}) {
+      std::vector<Tensor> in = c.in;
+      in[0] = xin;
+      for (KernelChoice kc : {KernelChoice::kReference, KernelChoice::kFast}) {
+        const Tensor y = run_single_node(node, in, kc, 13, true).outputs[0];
+        double worst = 0;
+        EXPECT_EQ(count_outside(y, out[0], &worst), 0)
+            << c.op << (kc == KernelChoice::kFast ? " fast" : " reference") << ": worst excess "
+            << worst;
+        // How far the kernels are from the result in double: beyond what
+        // a relative margin of 1e-5 on the result would have allowed?
+        if (!c.exact || c.op != std::string("MatMul")) continue;
+        for (int64_t r = 0; r < 4; ++r)
+          for (int64_t j = 0; j < 8; ++j) {
+            double exact = 0;
+            for (int64_t i = 0; i < k; ++i)
+              exact += double(x.ptr<float>()[r * k + i]) * w.ptr<float>()[i * 8 + j];
+            const double err = std::fabs(y.ptr<float>()[r * 8 + j] - exact);
+            beyond_old_margin += err > 2e-5 * std::fabs(exact) + 1e-6 * std::fabs(exact);
+          }
+      }
+    }
+  }
+  // The case is hard enough to need the gamma_n allowance.
+  EXPECT_GT(beyond_old_margin, 0);
+}
+
+TEST(IntervalRules, GammaAndTermCounts) {
+  EXPECT_DOUBLE_EQ(gamma_n(0), 0);
+  const double nu = 1000 * kUnitRoundoff;
+  EXPECT_DOUBLE_EQ(gamma_n(1000), nu / (1 - nu));
+  EXPECT_TRUE(std::isinf(gamma_n(int64_t{1} << 24)));
+  Node conv;
+  conv.op = "Conv";
+  const std::vector<Shape> cin{{1, 64, 8, 8}, {32, 16, 3, 3}, {32}};
+  const std::vector<uint8_t> with_bias{1, 1, 1}, no_bias{1, 1, 0};
+  EXPECT_EQ(dot_terms(conv, cin, with_bias, Shape{1, 32, 8, 8}), 16 * 9 + 1);
+  EXPECT_EQ(dot_terms(conv, cin, no_bias, Shape{1, 32, 8, 8}), 16 * 9);
+  Node gemm;
+  gemm.op = "Gemm";
+  gemm.attrs.set("transA", int64_t{1});
+  EXPECT_EQ(dot_terms(gemm, std::vector<Shape>{{7, 3}, {7, 5}}, no_bias, Shape{3, 5}), 7);
+  Node mm;
+  mm.op = "MatMul";
+  EXPECT_EQ(dot_terms(mm, std::vector<Shape>{{2, 4, 9}, {9, 3}}, no_bias, Shape{2, 4, 3}), 9);
+  Node relu;
+  relu.op = "Relu";
+  EXPECT_EQ(dot_terms(relu, std::vector<Shape>{{3}}, no_bias, Shape{3}), -1);
+}
+
 TEST(IntervalRules, SoftmaxBoundsAreTight) {
   // Exact inputs give (widened) points; the rule must not be looser.
   const OpDef* def = find_op("Softmax");
