@@ -25,7 +25,7 @@ void add_eval_command(CLI::App& app, int& exit_code) {
     eval::EvalSpec spec;
     std::vector<std::string> modes;
     std::shared_ptr<ProtectArgs> protect = std::make_shared<ProtectArgs>();
-    bool quick = false, json = false;
+    bool quick = false, json = false, no_fuse = false;
   };
   auto a = std::make_shared<Args>();
   eval::EvalSpec& s = a->spec;
@@ -57,6 +57,7 @@ void add_eval_command(CLI::App& app, int& exit_code) {
   add_protect_options(c, a->protect);
   c->remove_option(c->get_option("--protect"));
   c->add_flag("--json", a->json, "Print results.json on stdout instead of the table");
+  add_no_fuse_option(c, a->no_fuse);
   c->callback([a, c, &exit_code] {
     eval::EvalSpec spec = a->spec;
     // model_sha256 is set per mode (rednet runs another file).
@@ -70,6 +71,7 @@ void add_eval_command(CLI::App& app, int& exit_code) {
       if (c->count("--threads")) spec.threads = a->spec.threads;
     }
     spec.modes = a->modes;
+    spec.fuse = !a->no_fuse;
     spec.progress_tty = eval::Progress::stderr_is_tty();
     auto t0 = std::chrono::steady_clock::now();
     eval::EvalOutcome r = eval::run_eval(spec);

@@ -66,7 +66,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
     std::vector<std::string> inputs;
     int64_t limit = 0, batch = 1;
     int threads = 0;
-    bool json = false, reference = false;
+    bool json = false, reference = false, no_fuse = false;
   };
   auto args = std::make_shared<Args>();
   auto prot = std::make_shared<ProtectArgs>();
@@ -84,6 +84,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
   c->add_flag("--reference", args->reference, "Use the reference kernels only");
   c->add_flag("--json", args->json, "Print a JSON summary");
   add_protect_options(c, prot);
+  add_no_fuse_option(c, args->no_fuse);
   c->callback([args, prot, &exit_code] {
     SAVE_CHECK(!args->data.empty() || !args->inputs.empty(),
                "give --data or at least one --input NAME=FILE.npy");
@@ -91,6 +92,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
     SessionOptions so;
     so.threads = args->threads;
     so.plan.use_fast_kernels = !args->reference;
+    so.passes.enabled = !args->no_fuse;
+    eval::adapt_session_options(prot->mode, so);
     Session session(import_onnx_file(args->model), so);
     const Graph& g = session.graph();
     // A protection mode's hooks run with every inference; it (re)prepares

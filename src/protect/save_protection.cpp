@@ -588,7 +588,7 @@ std::unique_ptr<eval::Protection> make_save_protection(Session& session,
   Budget budget = Budget::parse(opts.reliable_mem);
   ProtectionPlan plan;
   if (!opts.plan_path.empty()) {
-    plan = load_plan(opts.plan_path, opts.model_sha256);
+    plan = load_plan(opts.plan_path, opts.model_sha256, &session.graph().passes);
     for (const InputRange& r : plan.inputs) {
       auto it = opts.input_ranges.find(r.name);
       SAVE_CHECK(
