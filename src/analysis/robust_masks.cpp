@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "analysis/bit_classes.hpp"
+#include "ops/fused.hpp"
 #include "ops/interval.hpp"
 
 namespace save {
@@ -109,23 +110,45 @@ double weight_tolerance(const RangeAnalysis& ra, ValueId w, double tol) {
     for (size_t i = 0; i < st.inputs.size(); ++i) {
       if (st.inputs[i] != w) continue;
       any = true;
-      const std::string& op = g.nodes[st.node].op;
+      const Node& node = g.nodes[st.node];
+      std::string op = node.op;
+      // A fused op (ops/fused.hpp) is its linear base op followed by
+      // post-ops that stretch a change of the linear output by at most
+      // `gain`; its post-op operands (inputs past the base's) get no claim.
+      double gain = 1;
+      if (node.domain == kSaveDomain && !base_op_type(op).empty()) {
+        op = base_op_type(op);
+        if (i >= base_input_count(op)) {
+          t = 0;
+          continue;
+        }
+        std::vector<double> mul_max;
+        std::vector<PostOp> ops = get_post_ops(node);
+        size_t operand = base_input_count(op);
+        for (const PostOp& p : ops) {
+          if (!p.binary()) continue;
+          if (p.op == "Mul") mul_max.push_back(max_abs(ra, st.inputs[operand]));
+          ++operand;
+        }
+        gain = post_op_gain(ops, mul_max);
+      }
       const bool linear = linear_op(op);
       // Rounding: the claim is that the reader's computed output stays
       // within tol of the envelope [y* - E, y* + E] of outputs a correct
       // float32 kernel (any order) computes for the fault-free weights, y*
       // exact, E = gamma_n S, S = sum |w x| + |b|. The faulty kernel is off
       // its exact result by gamma_n (S + |dw| max|x|), so it stays within
-      // (1 + gamma_n) |dw| max|x| of the envelope: that must be < tol.
-      const double grow = linear ? 1 + step_gamma(ra, st) : INFINITY;
+      // (1 + gamma_n) |dw| max|x| of the envelope: that must be < tol (times
+      // the post-ops' gain for a fused op).
+      const double grow = linear ? gain * (1 + step_gamma(ra, st)) : INFINITY;
       if (linear && i == 2) {
         // Gemm scales C by beta: only beta == 1 moves the output by |db|.
-        bool scaled = op == "Gemm" && g.nodes[st.node].attrs.get_float("beta", 1.0f) != 1.0f;
+        bool scaled = op == "Gemm" && node.attrs.get_float("beta", 1.0f) != 1.0f;
         t = std::min(t, scaled || !std::isfinite(grow) ? 0.0 : tol / grow);
       } else if (linear && i < 2) {
         ValueId x = st.inputs[1 - i];
         double mx = max_abs(ra, x) * grow;
-        bool scaled = op == "Gemm" && g.nodes[st.node].attrs.get_float("alpha", 1.0f) != 1.0f;
+        bool scaled = op == "Gemm" && node.attrs.get_float("alpha", 1.0f) != 1.0f;
         t = std::min(t, (mx > 0 && std::isfinite(mx) && !scaled) ? tol / mx : 0.0);
       } else {
         t = 0;

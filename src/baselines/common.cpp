@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "data/dataset.hpp"
+#include "ops/fused.hpp"
 
 namespace save::baselines {
 
@@ -73,7 +74,14 @@ std::set<ValueId> activation_values(const Plan& plan) {
   for (size_t s = 0; s < steps.size(); ++s) {
     const PlannedStep& st = steps[s];
     std::string_view op = st.def->name;
-    if (is_activation_op(op)) {
+    // A fused node whose chain ends in an activation (ops/fused.hpp) writes
+    // that activation's output.
+    bool fused_activation = false;
+    if (std::string_view(st.def->domain) == kSaveDomain) {
+      std::vector<PostOp> ops = get_post_ops(plan.graph().nodes[st.node]);
+      fused_activation = !ops.empty() && !ops.back().binary();
+    }
+    if (is_activation_op(op) || fused_activation) {
       for (ValueId v : st.outputs)
         if (v != kNoId) out.insert(v);
       continue;

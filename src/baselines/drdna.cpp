@@ -77,7 +77,10 @@ void for_each_element(const Layout& l, F&& f) {  // f(image, channel, flat index
 }
 
 bool monitored_op(std::string_view op) {
-  return op == "Conv" || op == "Gemm" || op == "MatMul";
+  // Fused nodes (ops/fused.hpp) store their chain's output in place of the
+  // linear layer's.
+  return op == "Conv" || op == "Gemm" || op == "MatMul" || op == "FusedConv" || op == "FusedGemm" ||
+         op == "FusedMatMul";
 }
 
 class Profiler : public ExecHooks {

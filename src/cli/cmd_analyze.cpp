@@ -13,6 +13,7 @@
 #include "analysis/bits_svg.hpp"
 #include "analysis/range_analysis.hpp"
 #include "cli/commands.hpp"
+#include "cli/protect_options.hpp"
 #include "core/hash.hpp"
 #include "eval/files.hpp"
 #include "import/onnx_import.hpp"
@@ -24,7 +25,7 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
   struct Args {
     std::string model, out_dir, plan_out;
     std::vector<std::string> ranges, shapes;
-    bool json = false;
+    bool json = false, no_fuse = false;
     int threads = 0;
     double tolerance = 1e-5;
   };
@@ -48,6 +49,7 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
   c->add_option("-o,--plan", args->plan_out,
                 "Write the protection plan (for `save run|inject --protect save --plan PLAN`), "
                 "tied to this model's sha256");
+  add_no_fuse_option(c, args->no_fuse);
   c->callback([args, &exit_code] {
     RangeOptions opts;
     for (const auto& r : args->ranges) opts.input_ranges.insert(parse_input_range(r));
@@ -58,6 +60,7 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
     }
     SessionOptions so;
     so.threads = args->threads;
+    so.passes.enabled = !args->no_fuse;
     Session session(import_onnx_file(args->model), so);
     const Graph& g = session.graph();
     for (const auto& [name, range] : opts.input_ranges) {

@@ -27,7 +27,7 @@ void add_eval_command(CLI::App& app, int& exit_code) {
     eval::EvalSpec spec;
     std::vector<std::string> modes;
     std::shared_ptr<ProtectArgs> protect = std::make_shared<ProtectArgs>();
-    bool quick = false, json = false;
+    bool quick = false, json = false, no_fuse = false;
   };
   auto a = std::make_shared<Args>();
   eval::EvalSpec& s = a->spec;
@@ -64,6 +64,7 @@ void add_eval_command(CLI::App& app, int& exit_code) {
   add_protect_options(c, a->protect);
   c->remove_option(c->get_option("--protect"));
   c->add_flag("--json", a->json, "Print results.json on stdout instead of the table");
+  add_no_fuse_option(c, a->no_fuse);
   c->callback([a, c, &exit_code] {
     eval::EvalSpec spec = a->spec;
     // model_sha256 is set per mode (rednet runs another file).
@@ -78,6 +79,7 @@ void add_eval_command(CLI::App& app, int& exit_code) {
       if (c->count("--latency-rounds")) spec.latency_rounds = a->spec.latency_rounds;
     }
     spec.modes = a->modes;
+    spec.fuse = !a->no_fuse;
     spec.progress_tty = eval::Progress::stderr_is_tty();
     // Under mpirun: this process's share of the campaigns (eval/shard.hpp).
     spec.shard = dist::world();

@@ -57,7 +57,7 @@ void add_inject_command(CLI::App& app, int& exit_code) {
     int64_t trials = 10, limit = 0, batch = 64;
     int threads = 0, bits_per_word = 1, burst_length = 16;
     uint64_t seed = 1;
-    bool json = false;
+    bool json = false, no_fuse = false;
   };
   auto a = std::make_shared<Args>();
   auto prot = std::make_shared<ProtectArgs>();
@@ -83,6 +83,7 @@ void add_inject_command(CLI::App& app, int& exit_code) {
   c->add_option("--batch", a->batch, "Batch size")->capture_default_str();
   c->add_option("--threads", a->threads, "Threads (default: all cores)");
   add_protect_options(c, prot);
+  add_no_fuse_option(c, a->no_fuse);
   c->add_flag("--json", a->json, "Print the summary (with timings) as JSON on stdout");
   c->callback([a, prot, &exit_code] {
     // Under mpirun: this process's share of the trials (eval/shard.hpp).
@@ -121,6 +122,8 @@ void add_inject_command(CLI::App& app, int& exit_code) {
 
     SessionOptions so;
     so.threads = a->threads;
+    so.passes.enabled = !a->no_fuse;
+    eval::adapt_session_options(prot->mode, so);
     Session session(import_onnx_file(a->model), so);
     spec.model_sha256 = file_sha256(a->model);
     spec.protect_opts = protection_options(*prot, spec.model_sha256, a->batch);

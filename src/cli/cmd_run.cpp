@@ -81,7 +81,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
     std::vector<std::string> inputs;
     int64_t limit = 0, batch = 1, warmup = 3, repeat = -1;  // repeat -1: the default
     int threads = 0;
-    bool json = false, reference = false;
+    bool json = false, reference = false, no_fuse = false;
   };
   auto args = std::make_shared<Args>();
   auto prot = std::make_shared<ProtectArgs>();
@@ -104,6 +104,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
   c->add_flag("--reference", args->reference, "Use the reference kernels only");
   c->add_flag("--json", args->json, "Print a JSON summary");
   add_protect_options(c, prot);
+  add_no_fuse_option(c, args->no_fuse);
   c->callback([args, prot, &exit_code] {
     using clock = std::chrono::steady_clock;
     auto ms_since = [](clock::time_point t0) {
@@ -120,6 +121,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
     SessionOptions so;
     so.threads = args->threads;
     so.plan.use_fast_kernels = !args->reference;
+    so.passes.enabled = !args->no_fuse;
+    eval::adapt_session_options(prot->mode, so);
     Session session(import_onnx_file(args->model), so);
     const Graph& g = session.graph();
     // A protection mode's hooks run with every inference; it (re)prepares

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/protect_options.hpp"
 #include "core/error.hpp"
 #include "data/dataset.hpp"
 #include "dist/world.hpp"
@@ -214,7 +215,7 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
     std::string model, data = "fashion-mnist", bits = "0-31", out, only = "all";
     double predict = 0;
     std::vector<std::string> tensors;
-    bool all_weights = false, json = false, verify = false;
+    bool all_weights = false, json = false, verify = false, no_fuse = false;
     int64_t sample = 0, batch = 64;
     std::vector<int64_t> elements;
     uint64_t seed = 0;
@@ -246,6 +247,7 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
                 "With --predict: sweep only bits predicted 'robust' or 'nonrobust' (or 'all')")
       ->check(CLI::IsMember({"all", "robust", "nonrobust"}))
       ->capture_default_str();
+  add_no_fuse_option(c, args->no_fuse);
   c->callback([args, &exit_code] {
     // Every rank would sweep every bit into the same --out file.
     if (dist::world())
@@ -256,6 +258,7 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
     SAVE_CHECK(args->sample >= 0, "--sample must be >= 0");
     SessionOptions so;
     so.threads = args->threads;
+    so.passes.enabled = !args->no_fuse;
     Session session(import_onnx_file(args->model), so);
     SAVE_CHECK(session.graph().inputs.size() == 1,
                "--data feeds a single-input model; this one has {} inputs",

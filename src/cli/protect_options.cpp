@@ -30,6 +30,13 @@ void add_protect_options(CLI::App* c, const std::shared_ptr<ProtectArgs>& a) {
       ->capture_default_str();
 }
 
+void add_no_fuse_option(CLI::App* c, bool& no_fuse) {
+  c->add_flag("--no-fuse", no_fuse,
+              "Run the graph as written: no graph passes (BatchNorm folding, scale/bias "
+              "folding, fused Conv/MatMul/Gemm + activation kernels); a --plan must be made the "
+              "same way");
+}
+
 eval::ProtectionOptions protection_options(const ProtectArgs& a, const std::string& model_sha256,
                                            int64_t batch) {
   eval::ProtectionOptions o;

@@ -24,6 +24,10 @@ struct ProtectArgs {
 // and --tolerance on `c`.
 void add_protect_options(CLI::App* c, const std::shared_ptr<ProtectArgs>& a);
 
+// Registers --no-fuse (the graph as written: no BatchNorm folding, no
+// fusion; passes/pipeline.hpp) on a subcommand that builds a session.
+void add_no_fuse_option(CLI::App* c, bool& no_fuse);
+
 // The options a mode gets; `model_sha256` ties a --plan to its model.
 eval::ProtectionOptions protection_options(const ProtectArgs& a, const std::string& model_sha256,
                                            int64_t batch);

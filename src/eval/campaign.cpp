@@ -341,7 +341,9 @@ CampaignOutcome run_campaign(const CampaignSpec& spec, Session& session, const D
                                {"labels", spec.labels},
                                {"labels_sha256", data_hash(spec.labels)},
                                {"samples", samples},
-                               {"batch", spec.batch}};
+                               {"batch", spec.batch},
+                               // The graph as it runs: fused or as written.
+                               {"passes", session.graph().passes}};
   nlohmann::json context = inputs_key;
   context["format"] = 1;
   context["seed"] = spec.seed;

@@ -192,6 +192,8 @@ std::vector<ModeRun> setup_modes(const EvalSpec& s, const std::string& model_sha
       }
       SessionOptions so;
       so.threads = s.threads;
+      so.passes.enabled = s.fuse;
+      adapt_session_options(m.protect, so);
       m.session = std::make_unique<Session>(import_onnx_file(m.model_path), so);
       // What save's reliable budget is a share of, so the two agree.
       m.inference_bytes = protect::inference_memory_bytes(m.session->plan_for({one_batch}));

@@ -48,6 +48,7 @@ struct EvalSpec {
   int64_t trials = 3;          // per (mode, scenario, flip count)
   uint64_t seed = 1;
   int threads = 0;
+  bool fuse = true;  // the graph passes (false: `--no-fuse`, the graph as written)
   int64_t batch = 64;
   bool quick = false;  // recorded in the results (the settings come from quick_spec)
   ProtectionOptions protect_opts;

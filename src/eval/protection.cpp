@@ -20,6 +20,10 @@ class NoProtection : public Protection {
 
 }  // namespace
 
+void adapt_session_options(const std::string& mode, SessionOptions& so) {
+  if (mode == "abft") so.passes.fused_ops = false;
+}
+
 std::unique_ptr<Protection> make_protection(const std::string& mode, Session& session,
                                             const ProtectionOptions& opts) {
   if (mode == "none") return std::make_unique<NoProtection>();

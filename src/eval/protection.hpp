@@ -80,6 +80,11 @@ class Protection {
 
 // Modes: none, save, and the baselines (baselines/registry.hpp). Throws
 // Error naming the known modes for an unknown one.
+// Adjusts the session options a mode needs: abft checks the outputs of the
+// linear layers, which fused nodes no longer store, so its sessions run the
+// passes without the fusing ones.
+void adapt_session_options(const std::string& mode, SessionOptions& so);
+
 std::unique_ptr<Protection> make_protection(const std::string& mode, Session& session,
                                             const ProtectionOptions& opts = {});
 

@@ -54,8 +54,9 @@ void Plan::infer_and_fold(const PlanOptions& opts) {
   auto& dn = DnnlContext::get();
   for (NodeId n = 0; n < g.nodes.size(); ++n) {
     const Node& node = g.nodes[n];
-    const OpDef* def = find_op(node.op);
-    SAVE_CHECK(def != nullptr, "unsupported operator '{}' (node '{}')", node.op, node.name);
+    const OpDef* def = find_op(node.op, node.domain);
+    SAVE_CHECK(def != nullptr, "unsupported operator '{}{}{}' (node '{}')", node.domain,
+               node.domain.empty() ? "" : ".", node.op, node.name);
     std::vector<const TensorInfo*> in_infos;
     std::vector<const Tensor*> consts;         // golden: for rules and folding
     std::vector<const Tensor*> device_consts;  // what kernels will read

@@ -6,13 +6,13 @@
 #include <cstring>
 
 #include "core/error.hpp"
-#include "passes/fold_batchnorm.hpp"
 
 namespace save {
 
 Session::Session(Graph graph, SessionOptions opts) : graph_(std::move(graph)), opts_(opts) {
   if (opts_.threads > 0) omp_set_num_threads(opts_.threads);
-  if (opts_.plan.use_fast_kernels && opts_.fold_batchnorm) fold_batchnorm_into_conv(graph_);
+  // The reference kernels run the graph as written (the oracle).
+  if (opts_.plan.use_fast_kernels) run_passes(graph_, opts_.passes);
   device_constants_.resize(graph_.values.size());
   for (ValueId v = 0; v < graph_.values.size(); ++v)
     if (graph_.values[v].constant) device_constants_[v] = graph_.values[v].constant->clone();

@@ -11,6 +11,7 @@
 #include "exec/hooks.hpp"
 #include "exec/plan.hpp"
 #include "ir/graph.hpp"
+#include "passes/pipeline.hpp"
 
 namespace save {
 
@@ -18,9 +19,10 @@ struct SessionOptions {
   PlanOptions plan;
   int threads = 0;                      // 0: leave OpenMP's default
   bool reject_nonfinite_inputs = true;  // NaN/Inf in a float input is an Error
-  // Fold inference BatchNormalization into the preceding Conv (graph pass,
-  // passes/fold_batchnorm.hpp): what deployments run; ~20% of ResNet time.
-  bool fold_batchnorm = true;
+  // The graph passes (passes/pipeline.hpp: BatchNorm folding, fusion),
+  // applied when fast kernels are used; passes.enabled = false runs the
+  // graph as written (`--no-fuse`).
+  PassOptions passes;
 };
 
 // The state of one run, handed to hooks.

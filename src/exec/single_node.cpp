@@ -16,7 +16,7 @@ struct Prepared {
 Prepared prepare(const Node& node, const std::vector<Tensor>& inputs, int64_t opset,
                  bool inputs_are_constant, size_t num_outputs) {
   Prepared p;
-  p.def = find_op(node.op);
+  p.def = find_op(node.op, node.domain);
   SAVE_CHECK(p.def != nullptr, "unsupported operator '{}' (node '{}')", node.op, node.name);
   p.in_infos.resize(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {

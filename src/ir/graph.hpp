@@ -57,6 +57,10 @@ struct Graph {
   std::vector<ValueId> outputs;
   int64_t opset = 0;  // default-domain opset after import
   std::string producer_name;
+  // Names of the graph passes that ran on this graph, in order
+  // (passes/pipeline.hpp); empty: the graph as written. A protection plan
+  // is tied to them.
+  std::vector<std::string> passes;
 
   ValueId find_value(const std::string& name) const;  // kNoId when absent
   // Recomputes producer/consumer links and checks the order is topological.

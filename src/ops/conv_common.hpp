@@ -3,9 +3,12 @@
 // oneDNN kernel wrapper that keeps activations plain at its boundary.
 #pragma once
 
+#include <cstring>
 #include <dnnl.hpp>
 #include <memory>
+#include <vector>
 
+#include "ops/fused.hpp"
 #include "ops/op.hpp"
 #include "ops/window.hpp"
 
@@ -42,7 +45,7 @@ class DnnlWeightedKernel : public Kernel {
                      const dnnl::memory::desc& src_md, const dnnl::memory::desc& w_md,
                      const dnnl::memory::desc& dst_md, const dnnl::memory::desc& x_plain,
                      const dnnl::memory::desc& w_user, const dnnl::memory::desc& y_plain,
-                     bool w_const, bool has_bias)
+                     bool w_const, bool has_bias, const DnnlFusion* fusion = nullptr)
       : eng_(eng),
         strm_(strm),
         prim_(std::move(prim)),
@@ -64,6 +67,13 @@ class DnnlWeightedKernel : public Kernel {
     if (dst_md != y_plain) {
       dst_int_ = memory(dst_md, eng);
       dst_reorder_ = reorder(reorder::primitive_desc(eng, dst_md, eng, y_plain));
+    }
+    if (fusion != nullptr) {
+      binaries_ = fusion->binaries;
+      sum_input_ = fusion->sum_input;
+      // The sum post-op adds what dst holds: the operand, in dst's layout.
+      if (sum_input_ >= 0 && dst_int_)
+        sum_reorder_ = reorder(reorder::primitive_desc(eng, y_plain, eng, dst_md));
     }
   }
 
@@ -97,6 +107,17 @@ class DnnlWeightedKernel : public Kernel {
           memory::desc({ctx.inputs[2].dim(0)}, memory::data_type::f32, memory::format_tag::a), eng_,
           ctx.inputs[2].data);
     }
+    for (const DnnlFusion::Binary& b : binaries_)
+      args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(b.index) | DNNL_ARG_SRC_1] =
+          memory(b.desc, eng_, ctx.inputs[b.input].data);
+    if (sum_input_ >= 0) {
+      const TensorView& r = ctx.inputs[static_cast<size_t>(sum_input_)];
+      if (dst_int_) {
+        memory res(y_plain_, eng_, r.data);
+        sum_reorder_.execute(strm_, res, dst_int_);
+      } else if (r.data != ctx.outputs[0].data)
+        std::memcpy(ctx.outputs[0].data, r.data, r.nbytes());
+    }
     prim_.execute(strm_, args);
     if (dst_int_) dst_reorder_.execute(strm_, dst_int_, y);
     strm_.wait();
@@ -109,7 +130,9 @@ class DnnlWeightedKernel : public Kernel {
   dnnl::memory::desc x_plain_, w_user_, y_plain_;
   bool w_const_, has_bias_;
   dnnl::memory src_int_, w_int_, dst_int_;
-  dnnl::reorder src_reorder_, w_reorder_, dst_reorder_;
+  dnnl::reorder src_reorder_, w_reorder_, dst_reorder_, sum_reorder_;
+  std::vector<DnnlFusion::Binary> binaries_;  // post-op operands (fused ops)
+  int sum_input_ = -1;
   bool w_ready_ = false;
   uint64_t w_epoch_ = 0;
   const void* w_ptr_ = nullptr;

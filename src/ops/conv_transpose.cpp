@@ -176,7 +176,9 @@ void deconv_reference(const KernelContext& ctx) {
   deconv_ref_typed<float>(ctx);
 }
 
-std::unique_ptr<Kernel> deconv_make_fast(const PrepareContext& ctx) {
+}  // namespace
+
+std::unique_ptr<Kernel> make_deconv_kernel(const PrepareContext& ctx, bool fused) {
   using namespace dnnl;
   const TensorInfo& x = *ctx.inputs[0];
   const TensorInfo& w = *ctx.inputs[1];
@@ -225,16 +227,29 @@ std::unique_ptr<Kernel> deconv_make_fast(const PrepareContext& ctx) {
   memory::desc w_any(wdims, memory::data_type::f32, fmt_any);
   memory::desc b_md;
   if (ctx.has_input(2)) b_md = memory::desc({s.m}, memory::data_type::f32, memory::format_tag::a);
+  DnnlFusion fusion;
+  primitive_attr attr;
+  if (fused) {
+    if (!make_dnnl_fusion(ctx, yshape, yshape, true, fusion)) return nullptr;
+    attr.set_post_ops(fusion.ops);
+  }
   try {
     deconvolution_forward::desc d(prop_kind::forward_inference, algorithm::deconvolution_direct,
                                   x_any, w_any, b_md, y_any, strides, dil, pl, pr);
-    deconvolution_forward::primitive_desc pd(d, *ctx.engine);
+    deconvolution_forward::primitive_desc pd(d, attr, *ctx.engine);
     return std::make_unique<DnnlWeightedKernel>(
         *ctx.engine, *ctx.stream, deconvolution_forward(pd), pd.src_desc(), pd.weights_desc(),
-        pd.dst_desc(), x_plain, w_user, y_plain, ctx.constants[1] != nullptr, ctx.has_input(2));
+        pd.dst_desc(), x_plain, w_user, y_plain, ctx.constants[1] != nullptr, ctx.has_input(2),
+        fused ? &fusion : nullptr);
   } catch (const dnnl::error&) {
     return nullptr;
   }
+}
+
+namespace {
+
+std::unique_ptr<Kernel> deconv_make_fast(const PrepareContext& ctx) {
+  return make_deconv_kernel(ctx, false);
 }
 
 // Interval rule: linear in X (and in W), B exact: as Conv.

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <limits>
 
+#include "ops/fused.hpp"
+
 namespace save {
 
 namespace {
@@ -116,7 +118,10 @@ int64_t dot_terms(const Node& node, std::span<const Shape> in, std::span<const u
                   std::span<const int64_t> output) {
   auto present = [&](size_t i) { return i < in.size() && i < has.size() && has[i]; };
   auto numel = [](const Shape& s) { return shape_numel(s); };
-  const std::string& op = node.op;
+  // A fused op (ops/fused.hpp) computes its base op's dot products.
+  const std::string op = node.domain == kSaveDomain && !base_op_type(node.op).empty()
+                             ? base_op_type(node.op)
+                             : node.op;
   int64_t n = -1;
   if ((op == "Conv" || op == "ConvTranspose") && present(1) && in[1].size() >= 2) {
     // Conv W [M, C/g, k...]: C/g * prod(k) products per output.

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "ops/dnnl_util.hpp"
+#include "ops/fused.hpp"
 #include "ops/interval.hpp"
 #include "ops/registry.hpp"
 
@@ -163,6 +164,7 @@ struct MatMulSpec {
   float out_scale = 1.f;
   std::optional<float> post_scale;        // eltwise_linear after the addend
   const Tensor* const_weights = nullptr;  // repack into the preferred layout when set
+  const DnnlFusion* fusion = nullptr;     // a fused node's post-ops, appended last
 };
 
 class DnnlMatMul final : public Kernel {
@@ -174,6 +176,28 @@ class DnnlMatMul final : public Kernel {
     dnnl::post_ops po;
     if (s.addend) po.append_binary(dnnl::algorithm::binary_add, *s.addend);
     if (s.post_scale) po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, *s.post_scale, 0.f);
+    if (s.fusion != nullptr) {
+      // Appended after Gemm's own post-ops: their positions shift by `base`.
+      const int base = po.len();
+      for (int i = 0; i < s.fusion->ops.len(); ++i) {
+        const dnnl::primitive::kind k = s.fusion->ops.kind(i);
+        if (k == dnnl::primitive::kind::eltwise) {
+          float scale, alpha, beta;
+          dnnl::algorithm alg;
+          s.fusion->ops.get_params_eltwise(i, scale, alg, alpha, beta);
+          po.append_eltwise(scale, alg, alpha, beta);
+        } else if (k == dnnl::primitive::kind::binary) {
+          dnnl::algorithm alg;
+          memory::desc md;
+          s.fusion->ops.get_params_binary(i, alg, md);
+          po.append_binary(alg, md);
+        } else {
+          throw dnnl::error(dnnl_unimplemented, "post-op kind");
+        }
+      }
+      for (const DnnlFusion::Binary& b : s.fusion->binaries)
+        binaries_.push_back({b.index + base, b.input, b.desc});
+    }
     attr.set_post_ops(po);
     const memory::desc wei_any(s.wei.dims(), memory::data_type::f32, memory::format_tag::any);
     const memory::desc& wei = s.const_weights ? wei_any : s.wei;
@@ -205,6 +229,9 @@ class DnnlMatMul final : public Kernel {
     if (spec_.addend)
       args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
                    memory(*spec_.addend, engine_, ctx.inputs[spec_.addend_input].data));
+    for (const DnnlFusion::Binary& b : binaries_)
+      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(b.index) | DNNL_ARG_SRC_1,
+                   memory(b.desc, engine_, ctx.inputs[b.input].data));
     prim_.execute(stream_, args);
     stream_.wait();
   }
@@ -229,6 +256,7 @@ class DnnlMatMul final : public Kernel {
   memory packed_;
   uint64_t epoch_ = 0;
   const void* packed_from_ = nullptr;
+  std::vector<DnnlFusion::Binary> binaries_;  // fused post-op operands
 };
 
 std::unique_ptr<Kernel> build_matmul(const MatMulSpec& s, const PrepareContext& pc) {
@@ -247,7 +275,9 @@ bool all_f32(const PrepareContext& pc) {
   return true;
 }
 
-std::unique_ptr<Kernel> matmul_make_fast(const PrepareContext& pc) {
+}  // namespace
+
+std::unique_ptr<Kernel> make_matmul_kernel(const PrepareContext& pc, bool fused) {
   if (!all_f32(pc)) return nullptr;
   const MatMulDims d = matmul_dims(pc.inputs[0]->shape, pc.inputs[1]->shape, pc.node);
   if (d.m == 0 || d.n == 0 || d.k == 0 || shape_numel(d.batch) == 0) return nullptr;
@@ -272,7 +302,20 @@ std::unique_ptr<Kernel> matmul_make_fast(const PrepareContext& pc) {
     s.dst = f32_plain(y);
   }
   if (pc.constants.size() > 1) s.const_weights = pc.constants[1];
+  DnnlFusion fusion;
+  if (fused) {
+    const memory::dims dd = s.dst.dims();
+    if (!make_dnnl_fusion(pc, d.out, std::vector<int64_t>(dd.begin(), dd.end()), false, fusion))
+      return nullptr;
+    s.fusion = &fusion;
+  }
   return build_matmul(s, pc);
+}
+
+namespace {
+
+std::unique_ptr<Kernel> matmul_make_fast(const PrepareContext& pc) {
+  return make_matmul_kernel(pc, false);
 }
 
 // ------------------------------------------------------------------ Gemm
@@ -366,7 +409,9 @@ void gemm_reference(const KernelContext& ctx) {
   });
 }
 
-std::unique_ptr<Kernel> gemm_make_fast(const PrepareContext& pc) {
+}  // namespace
+
+std::unique_ptr<Kernel> make_gemm_kernel(const PrepareContext& pc, bool fused) {
   if (!all_f32(pc)) return nullptr;
   const bool has_c = pc.has_input(2);
   const GemmDims g = gemm_dims(pc.inputs[0]->shape, pc.inputs[1]->shape,
@@ -396,7 +441,18 @@ std::unique_ptr<Kernel> gemm_make_fast(const PrepareContext& pc) {
     }
   }
   if (pc.constants.size() > 1) s.const_weights = pc.constants[1];
+  DnnlFusion fusion;
+  if (fused) {
+    if (!make_dnnl_fusion(pc, {g.m, g.n}, {g.m, g.n}, false, fusion)) return nullptr;
+    s.fusion = &fusion;
+  }
   return build_matmul(s, pc);
+}
+
+namespace {
+
+std::unique_ptr<Kernel> gemm_make_fast(const PrepareContext& pc) {
+  return make_gemm_kernel(pc, false);
 }
 
 // Interval rules: bilinear products. One exact operand: the W+/W- split

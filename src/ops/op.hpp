@@ -103,10 +103,14 @@ struct OpDef {
   // output bounds from input bounds. nullptr: the analysis treats the
   // outputs as unbounded (sound, and every bit of them vulnerable).
   void (*interval)(const IntervalContext& ctx) = nullptr;
+  // Operator domain: "" is ONNX's default domain; the engine's own fused ops
+  // live in "ai.save" (ops/fused.hpp).
+  const char* domain = "";
 };
 
-// Looks an op up by type (default ONNX domain); nullptr when unsupported.
-const OpDef* find_op(std::string_view op_type);
+// Looks an op up by (domain, type) ("" or "ai.onnx": the default domain);
+// nullptr when unsupported.
+const OpDef* find_op(std::string_view op_type, std::string_view domain = "");
 // All supported ops, in op_list.inc order.
 std::span<const OpDef* const> all_ops();
 

@@ -1,9 +1,10 @@
 // The op registry: gathers every family's OpDefs (see op_list.inc) once.
+#include "ops/registry.hpp"
+
 #include <algorithm>
 #include <string_view>
 
 #include "ops/op.hpp"
-#include "ops/registry.hpp"
 
 namespace save {
 
@@ -25,13 +26,16 @@ const std::vector<const OpDef*>& table() {
 }
 }  // namespace
 
-const OpDef* find_op(std::string_view op_type) {
+const OpDef* find_op(std::string_view op_type, std::string_view domain) {
+  if (domain == "ai.onnx") domain = "";
   for (const OpDef* d : table())
-    if (op_type == d->name) return d;
+    if (op_type == d->name && domain == d->domain) return d;
   return nullptr;
 }
 
-std::span<const OpDef* const> all_ops() { return table(); }
+std::span<const OpDef* const> all_ops() {
+  return table();
+}
 
 int64_t normalize_axis(int64_t axis, int64_t rank, const Node& node) {
   SAVE_CHECK(axis >= -rank && axis < std::max<int64_t>(rank, 1),
@@ -45,9 +49,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const Node& node) {
   for (size_t i = 0; i < r; ++i) {
     int64_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
     int64_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
-    SAVE_CHECK(da == db || da == 1 || db == 1,
-               "node '{}' ({}): shapes {} and {} do not broadcast", node.name, node.op,
-               shape_str(a), shape_str(b));
+    SAVE_CHECK(da == db || da == 1 || db == 1, "node '{}' ({}): shapes {} and {} do not broadcast",
+               node.name, node.op, shape_str(a), shape_str(b));
     out[i] = da == 1 ? db : da;
   }
   return out;

@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/hash.hpp"
 #include "eval/files.hpp"
+#include "passes/pipeline.hpp"
 
 namespace save::protect {
 
@@ -96,6 +97,7 @@ ProtectionPlan plan_from_analysis(const RangeAnalysis& ra, double tolerance,
   const Graph& g = plan.graph();
   ProtectionPlan p;
   p.model_sha256 = model_sha256;
+  p.passes = g.passes;
   p.tolerance = tolerance;
   p.inputs = ra.inputs;
   p.analysis_seconds = ra.seconds;
@@ -154,6 +156,7 @@ void save_plan(const ProtectionPlan& plan, const std::string& path) {
   j["format"] = "save-protection-plan";
   j["version"] = plan.version;
   j["model_sha256"] = plan.model_sha256;
+  j["passes"] = plan.passes;
   j["tolerance"] = plan.tolerance;
   j["analysis_seconds"] = plan.analysis_seconds;
   for (const InputRange& r : plan.inputs)
@@ -190,14 +193,16 @@ void save_plan(const ProtectionPlan& plan, const std::string& path) {
   eval::write_file_atomic(path, j.dump() + "\n");
 }
 
-ProtectionPlan load_plan(const std::string& path, const std::string& expected_sha256) {
+ProtectionPlan load_plan(const std::string& path, const std::string& expected_sha256,
+                         const std::vector<std::string>* expected_passes) {
   std::string text = eval::read_file_or_empty(path);
   SAVE_CHECK(!text.empty(), "cannot read the protection plan '{}' (missing or empty)", path);
-  return parse_plan(text, path, expected_sha256);
+  return parse_plan(text, path, expected_sha256, expected_passes);
 }
 
 ProtectionPlan parse_plan(const std::string& text, const std::string& path,
-                          const std::string& expected_sha256) {
+                          const std::string& expected_sha256,
+                          const std::vector<std::string>* expected_passes) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   SAVE_CHECK(!j.is_discarded() && j.is_object() && j.value("format", "") == "save-protection-plan",
              "'{}' is not a SAVE protection plan (write one with `save analyze MODEL -o PLAN`)",
@@ -223,6 +228,7 @@ ProtectionPlan parse_plan(const std::string& text, const std::string& path,
   ProtectionPlan p;
   try {
     p.model_sha256 = j.at("model_sha256").get<std::string>();
+    p.passes = j.at("passes").get<std::vector<std::string>>();
     p.tolerance = j.at("tolerance").get<double>();
     p.analysis_seconds = j.value("analysis_seconds", 0.0);
     if (j.contains("inputs"))
@@ -261,6 +267,11 @@ ProtectionPlan parse_plan(const std::string& text, const std::string& path,
              "protection plan '{}' was made for another model (sha256 {}…), this model is {}…; "
              "re-run `save analyze MODEL -o PLAN`",
              path, p.model_sha256.substr(0, 12), expected_sha256.substr(0, 12));
+  SAVE_CHECK(expected_passes == nullptr || p.passes == *expected_passes,
+             "protection plan '{}' was made for the graph after passes [{}], this session runs "
+             "[{}] (fusion removes and merges values); re-run `save analyze` with the same "
+             "--no-fuse setting",
+             path, passes_str(p.passes), passes_str(*expected_passes));
   return p;
 }
 

@@ -13,8 +13,11 @@
 //                                   and verified when read.
 // Weights need no entry: the runtime verifies them against the host copy.
 //
-// The file is JSON, versioned, and names the model's sha256: a plan for
-// another model (or another tolerance) is refused when loaded.
+// The file is JSON, versioned, and names the model's sha256 and the graph
+// passes the session ran (passes/pipeline.hpp: fusion removes values and
+// renames none, so a plan fits only a graph rewritten the same way): a plan
+// for another model, or made with other passes (`--no-fuse`), is refused
+// when loaded.
 #pragma once
 
 #include <cstdint>
@@ -27,8 +30,9 @@
 
 namespace save::protect {
 
-// 2: records the input shapes the bounds were derived at.
-inline constexpr int kPlanFormatVersion = 2;
+// 3: records the passes the graph ran through and the input shapes the
+// bounds were derived at.
+inline constexpr int kPlanFormatVersion = 3;
 
 struct ActivationPlan {
   std::string name;
@@ -62,6 +66,7 @@ struct PlanShapes {
 struct ProtectionPlan {
   int version = kPlanFormatVersion;
   std::string model_sha256;
+  std::vector<std::string> passes;  // Graph::passes of the analysed session
   double tolerance = 1e-5;
   std::vector<InputRange> inputs;                     // the constraint the bounds hold under
   PlanShapes shapes;                                  // the input shapes they hold at
@@ -84,11 +89,14 @@ ProtectionPlan plan_from_analysis(const RangeAnalysis& ra, double tolerance,
 void save_plan(const ProtectionPlan& plan, const std::string& path);
 // Reads a plan; throws Error naming the problem for a missing, corrupt or
 // wrong-version file, or when `expected_sha256` is not empty and differs
-// from the plan's model hash.
-ProtectionPlan load_plan(const std::string& path, const std::string& expected_sha256);
+// from the plan's model hash, or when `expected_passes` is given and differs
+// from the passes the plan was made with.
+ProtectionPlan load_plan(const std::string& path, const std::string& expected_sha256,
+                         const std::vector<std::string>* expected_passes = nullptr);
 // load_plan on a file's text; `path` names it in errors. The content
 // checksum (content_sha256, over the rest of the JSON) must match.
 ProtectionPlan parse_plan(const std::string& text, const std::string& path,
-                          const std::string& expected_sha256);
+                          const std::string& expected_sha256,
+                          const std::vector<std::string>* expected_passes = nullptr);
 
 }  // namespace save::protect

@@ -629,7 +629,7 @@ std::unique_ptr<eval::Protection> make_save_protection(Session& session,
   source.model_sha256 = opts.model_sha256;
   if (!opts.plan_path.empty()) {
     source.path = opts.plan_path;
-    plans.push_back(load_plan(opts.plan_path, opts.model_sha256));
+    plans.push_back(load_plan(opts.plan_path, opts.model_sha256, &session.graph().passes));
     for (const InputRange& r : plans.back().inputs) {
       auto it = opts.input_ranges.find(r.name);
       SAVE_CHECK(

@@ -62,12 +62,32 @@ TEST(AnalyzeCli, JsonTotalsAddUpAndSvgHasOneBarPerLayer) {
   ASSERT_TRUE(f.good());
   const std::string svg((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   EXPECT_EQ(svg.rfind("<svg", 0), 0u);
-  // fmnist-cnn plans 12 steps; each bar has up to 3 segments (<title>).
+  // Each bar has up to 3 segments (<title>).
   size_t bars = 0;
   for (size_t at = svg.find("rotate(-60)"); at != std::string::npos;
        at = svg.find("rotate(-60)", at + 1))
     ++bars;
-  EXPECT_EQ(bars, 12u);
+  // 9 after fusion (three Conv/Gemm + activation pairs are one step each).
+  EXPECT_EQ(bars, 9u);
+  fs::remove_all(dir);
+}
+
+TEST(AnalyzeCli, NoFuseAnalysesTheGraphAsWritten) {
+  const fs::path dir = fs::temp_directory_path() / ("save_analyze_nf_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  const std::string model = std::string(SAVE_SOURCE_DIR) + "/models/fmnist-cnn.onnx";
+  const nlohmann::json fused = nlohmann::json::parse(run("analyze " + model + " --json"));
+  const nlohmann::json plain =
+      nlohmann::json::parse(run("analyze " + model + " --json --no-fuse --out " + dir.string()));
+  // The values fusion removed (a conv output before its Relu) exist only as written.
+  EXPECT_GT(plain["values"].size(), fused["values"].size());
+  std::ifstream f(dir / "bits_per_layer.svg");
+  const std::string svg((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  size_t bars = 0;
+  for (size_t at = svg.find("rotate(-60)"); at != std::string::npos;
+       at = svg.find("rotate(-60)", at + 1))
+    ++bars;
+  EXPECT_EQ(bars, 12u);  // one per node of the model as written
   fs::remove_all(dir);
 }
 

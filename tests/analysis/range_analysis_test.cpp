@@ -182,7 +182,9 @@ TEST(IntervalRules, EveryRuleHasACase) {
   std::set<std::string> covered;
   for (const Case& c : cases()) covered.insert(c.op);
   for (const OpDef* d : all_ops()) {
-    if (d->interval == nullptr) continue;
+    // The fused ops (domain ai.save) compose their parts' rules; their
+    // soundness test is tests/passes/fuse_post_ops_test.cpp.
+    if (d->interval == nullptr || std::string(d->domain) == "ai.save") continue;
     EXPECT_TRUE(covered.count(d->name)) << d->name << " has no case";
   }
 }

@@ -29,7 +29,7 @@ ValueId corrupt_weight(Session& s, Plan& plan, size_t rank, int64_t element, int
 class Abft : public ::testing::TestWithParam<std::pair<size_t, int64_t>> {};
 
 TEST_P(Abft, DetectsACorruptedWeightAndRecoversFromTheHostCopy) {
-  Case c;
+  Case c("cnn", 16, "abft");
   Session& s = c.session;
   Plan& plan = c.plan();
   // The top exponent bit of a small weight: ~1e38, as wrong as it gets.
@@ -56,7 +56,7 @@ TEST(AbftResNet, NoAlarmFaultFreeAndEveryConvWeightCovered) {
   // The ResNet has stride-2, padded 3x3 and 1x1 shortcut convolutions: the
   // checksum must agree on all of them fault-free, and catch a flip in the
   // last convolution's weights.
-  Case c("resnet", 8);
+  Case c("resnet", 8, "abft");
   Session& s = c.session;
   auto abft = make_baseline("abft", s, quiet_options());
   abft->begin_trial(nullptr);
@@ -78,7 +78,7 @@ TEST(AbftResNet, NoAlarmFaultFreeAndEveryConvWeightCovered) {
 }
 
 TEST(AbftLimits, AnOutputFlipIsCaughtAnInputFlipIsNot) {
-  Case c;
+  Case c("cnn", 16, "abft");
   Session& s = c.session;
   {
     auto abft = make_baseline("abft", s, quiet_options());

@@ -31,7 +31,8 @@ inline Tensor images(int64_t n, const std::string& split = "fashion-mnist") {
 }
 
 // Flips bit `bit` of element `element` of output 0 of the first step whose
-// op is `op`, once per run (or only in the run numbered `only_run`).
+// op is `op` or its fused form (FusedConv for Conv: the step then writes
+// the fused activation's output), once per run.
 class Flipper : public ExecHooks {
  public:
   Flipper(std::string op, int64_t element, int bit)
@@ -41,7 +42,7 @@ class Flipper : public ExecHooks {
   void on_run_begin(Execution& ex) override { done_ = false; }
   size_t after_step(Execution& ex, size_t step) override {
     const PlannedStep& st = ex.plan().steps()[step];
-    if (done_ || op_ != st.def->name) return step + 1;
+    if (done_ || (op_ != st.def->name && "Fused" + op_ != st.def->name)) return step + 1;
     auto* p = static_cast<uint32_t*>(st.out_views[0].data);
     p[element_] ^= 1u << bit_;
     done_ = true;
@@ -84,10 +85,20 @@ inline std::vector<Tensor> run_with(Session& s, const Tensor& input,
   return out;
 }
 
-// A bundled model on its first `n` test images, with the fault-free outputs.
+// Session options as the CLI gives a mode (abft: no fused nodes).
+inline SessionOptions options_for(const std::string& mode) {
+  SessionOptions so;
+  eval::adapt_session_options(mode, so);
+  return so;
+}
+
+// A bundled model on its first `n` test images, with the fault-free outputs,
+// in a session set up for `mode`.
 struct Case {
-  explicit Case(const std::string& model = "cnn", int64_t n = 16)
-      : session(import_onnx_file(model_path(model))), x(images(n)), golden(session.run({x})) {}
+  explicit Case(const std::string& model = "cnn", int64_t n = 16, const std::string& mode = "")
+      : session(import_onnx_file(model_path(model)), options_for(mode)),
+        x(images(n)),
+        golden(session.run({x})) {}
   Session session;
   Tensor x;
   std::vector<Tensor> golden;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -15,6 +16,14 @@ namespace save::baselines::test {
 namespace {
 
 // Records the largest ReLU output seen (after the protection ran).
+// These tests flip and watch the Relu steps themselves: the graph as
+// written (fusion would merge each Relu into its conv).
+SessionOptions as_written() {
+  SessionOptions so;
+  so.passes.enabled = false;
+  return so;
+}
+
 class MaxRelu : public ExecHooks {
  public:
   float max = -INFINITY;
@@ -52,7 +61,7 @@ eval::ProtectionOptions profile_options() {
 class Profiled : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(Profiled, NoAlarmOnTheProfilingImages) {
-  Session s(import_onnx_file(model_path("cnn")));
+  Session s(import_onnx_file(model_path("cnn")), as_written());
   Tensor train = read_npy(profile_npy());
   std::vector<Tensor> golden = s.run({slice_rows(train, 0, 16)});
   auto p = make_baseline(GetParam(), s, profile_options());
@@ -66,7 +75,7 @@ TEST_P(Profiled, NoAlarmOnTheProfilingImages) {
 }
 
 TEST_P(Profiled, AHugeActivationIsBoundedAndTheAnswersKept) {
-  Session s(import_onnx_file(model_path("cnn")));
+  Session s(import_onnx_file(model_path("cnn")), as_written());
   Tensor x = slice_rows(read_npy(profile_npy()), 0, 16);
   std::vector<int64_t> want = top1(s.run({x})[0]);
   // Unprotected, an exponent flip in a ReLU output is a huge activation.
@@ -85,6 +94,27 @@ TEST_P(Profiled, AHugeActivationIsBoundedAndTheAnswersKept) {
   EXPECT_EQ(n.detections, 1);
   EXPECT_EQ(n.recoveries, 1);
   EXPECT_LT(seen.max, 100.f);  // within the profiled range (and its margin)
+  EXPECT_EQ(top1(out[0]), want);
+}
+
+TEST_P(Profiled, AHugeFusedActivationIsBoundedToo) {
+  // Fused (the default): the Relu lives inside the FusedConv step, whose
+  // output is the activation the mode profiles and bounds.
+  Session s(import_onnx_file(model_path("cnn")));
+  Tensor x = slice_rows(read_npy(profile_npy()), 0, 16);
+  const auto& steps = s.plan_for({x}).steps();
+  ASSERT_TRUE(std::any_of(steps.begin(), steps.end(), [](const PlannedStep& st) {
+    return std::string_view(st.def->name) == "FusedConv";
+  }));
+  std::vector<int64_t> want = top1(s.run({x})[0]);
+  auto p = make_baseline(GetParam(), s, profile_options());
+  p->prepare(s);
+  p->begin_trial(nullptr);
+  Flipper flip("Conv", 40, 30);  // the first FusedConv's (post-Relu) output
+  auto out = run_with(s, x, {&flip, p->hooks()});
+  eval::ProtectionCounts n = p->end_trial();
+  EXPECT_EQ(flip.flips, 1);
+  EXPECT_EQ(n.detections, 1);
   EXPECT_EQ(top1(out[0]), want);
 }
 

@@ -34,7 +34,7 @@ TEST(FoldBatchNorm, RemovesEveryConvFollowedBatchNorm) {
 
 TEST(FoldBatchNorm, KeepsOutputs) {
   SessionOptions plain;
-  plain.fold_batchnorm = false;
+  plain.passes.enabled = false;
   Session folded(import_onnx_file(kResnet));
   Session unfolded(import_onnx_file(kResnet), plain);
   EXPECT_EQ(count_op(folded.graph(), "BatchNormalization"), 0u);

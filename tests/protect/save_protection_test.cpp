@@ -38,8 +38,11 @@ const Tensor& images() {
   return t;
 }
 
-const std::string& op_of(const Plan& p, size_t step) {
-  return p.graph().nodes[p.steps()[step].node].op;
+// The step's op, with a fused node named by its base op (FusedConv: Conv):
+// the tests pick a layer by what it computes, fused (the default) or not.
+std::string op_of(const Plan& p, size_t step) {
+  const std::string& op = p.graph().nodes[p.steps()[step].node].op;
+  return op.rfind("Fused", 0) == 0 ? op.substr(5) : op;
 }
 
 bool same_bytes(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
@@ -110,7 +113,7 @@ struct Protected {
     prot->begin_trial(nullptr);
   }
   Plan& plan() { return session.plan_for({images()}); }
-  // The first conv's output and the step that writes it.
+  // The first conv's output (after its fused activation) and the step that writes it.
   std::pair<ValueId, size_t> conv_output() {
     Plan& p = plan();
     for (size_t s = 0; s < p.steps().size(); ++s)
