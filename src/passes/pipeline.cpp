@@ -4,6 +4,7 @@
 #include "passes/fold_batchnorm.hpp"
 #include "passes/fold_scale_bias.hpp"
 #include "passes/fuse_post_ops.hpp"
+#include "passes/layernorm_pattern.hpp"
 
 namespace save {
 

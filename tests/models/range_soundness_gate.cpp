@@ -110,7 +110,8 @@ TEST_P(RangeSoundness, EveryValueOfEveryRunInsideItsInterval) {
   // Every value must be checked: a value whose batched layout the gate
   // cannot map would escape the gate silently.
   EXPECT_TRUE(gate.unmapped.empty()) << "unmapped: " << gate.unmapped.front();
-  EXPECT_GT(counted, 10);
+  // At least the 10 activations of fmnist-cnn after fusion (its smallest).
+  EXPECT_GE(counted, 10);
   EXPECT_GT(gate.checked, images * 28 * 28);
 }
 
