@@ -29,14 +29,15 @@ def _path(p):
 
 
 class Session(_save.Session):
-    """A model ready to run, unprotected: `Session(model, threads=0)`.
+    """A model ready to run, unprotected: `Session(model, threads=0, fuse=True)`
+    (fuse=False: the graph as written, like `--no-fuse`).
 
     `run(x)` takes one array (single-input models), a list in input order or
     a dict {input name: array}; it returns the output array, or a list of
     arrays for several outputs (names in `outputs`)."""
 
-    def __init__(self, model, threads=0, fold_batchnorm=True):
-        super().__init__(_path(model), threads=threads, fold_batchnorm=fold_batchnorm)
+    def __init__(self, model, threads=0, fuse=True):
+        super().__init__(_path(model), threads=threads, fuse=fuse)
 
 
 class ProtectedModel(_save.ProtectedModel):

@@ -92,10 +92,10 @@ class Runner {
 
 class PySession {
  public:
-  PySession(const std::string& path, int threads, bool fold_batchnorm) {
+  PySession(const std::string& path, int threads, bool fuse) {
     SessionOptions so;
     so.threads = threads;
-    so.fold_batchnorm = fold_batchnorm;
+    so.passes.enabled = fuse;  // false: the graph as written (--no-fuse)
     session_ = std::make_unique<Session>(import_onnx_file(path), so);
   }
   pyb::object run(const pyb::handle& inputs) {
@@ -214,7 +214,7 @@ std::map<std::string, std::pair<double, double>> input_ranges(const pyb::object&
 void add_models(pyb::module_& m) {
   pyb::class_<PySession>(m, "Session")
       .def(pyb::init<const std::string&, int, bool>(), pyb::arg("model"), pyb::arg("threads") = 0,
-           pyb::arg("fold_batchnorm") = true)
+           pyb::arg("fuse") = true)
       .def("run", &PySession::run, pyb::arg("inputs"))
       .def("_time_runs", &PySession::time_runs, pyb::arg("inputs"), pyb::arg("n"))
       .def_property_readonly("inputs", [](PySession& s) { return input_names(s.graph()); })
