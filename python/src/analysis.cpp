@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "analysis/analysis_report.hpp"
 #include "analysis/attribution.hpp"
 #include "analysis/range_analysis.hpp"
 #include "bindings.hpp"
@@ -34,66 +35,11 @@ nlohmann::json analyze(const std::string& model,
     SAVE_CHECK(known, "input_range: the model has no input named '{}'", name);
   }
   RangeAnalysis ra = analyze_ranges(session, opts);
-  const Plan& plan = *ra.plan;
   Attribution bits = attribute_bits(ra, tolerance);
   std::string sha = file_sha256(model);
   if (!plan_out.empty())
     protect::save_plan(protect::plan_from_analysis(ra, tolerance, sha), plan_out);
-  std::vector<const ValueBits*> bits_of(g.values.size(), nullptr);
-  for (const ValueBits& vb : bits.values) bits_of[vb.value] = &vb;
-
-  nlohmann::json values = nlohmann::json::array();
-  std::vector<bool> seen(g.values.size(), false);
-  auto add = [&](ValueId v, const char* kind, double rule_seconds) {
-    if (v == kNoId || seen[v] || !ra.summary[v].present) return;
-    seen[v] = true;
-    const ValueSummary& s = ra.summary[v];
-    nlohmann::json row = {
-        {"name", g.values[v].name},
-        {"kind", kind},
-        {"interval", s.bounded ? nlohmann::json{s.min_lo, s.max_hi} : nlohmann::json(nullptr)}};
-    double secs = rule_seconds;
-    if (const ValueBits* b = bits_of[v]) {
-      row["robust_bits"] = b->robust;
-      row["ranging_bits"] = b->ranging;
-      row["vulnerable_bits"] = b->vulnerable;
-      row["robust_by_operator_bits"] = b->robust_operator;
-      row["reliable_bytes"] = b->reliable_bytes();
-      secs += b->seconds;
-    }
-    row["seconds"] = secs;
-    values.push_back(row);
-  };
-  for (ValueId v : g.inputs) add(v, "activation", 0);
-  for (size_t i = 0; i < plan.steps().size(); ++i)
-    for (ValueId v : plan.steps()[i].outputs) add(v, "activation", ra.step_seconds[i]);
-  for (const PlannedStep& st : plan.steps())
-    for (ValueId v : st.inputs)
-      if (v != kNoId && plan.values()[v].storage == Storage::kConstant) add(v, "weight", 0);
-  uint64_t reliable_bytes = 0;
-  for (const ValueBits& vb : bits.values) reliable_bytes += vb.reliable_bytes();
-  size_t unruled = 0;
-  for (uint8_t r : ra.has_rule) unruled += r == 0;
-
-  nlohmann::json j;
-  j["model"] = model;
-  j["model_sha256"] = sha;
-  j["seconds"] = ra.seconds + bits.seconds;
-  j["tolerance"] = tolerance;
-  j["totals"] = {{"robust_bits", bits.robust},
-                 {"ranging_bits", bits.ranging},
-                 {"vulnerable_bits", bits.vulnerable},
-                 {"robust_by_operator_bits", bits.robust_operator},
-                 {"reliable_bytes", reliable_bytes}};
-  j["inputs"] = nlohmann::json::array();
-  for (const auto& in : ra.inputs)
-    j["inputs"].push_back({{"name", in.name},
-                           {"interval", {in.lo, in.hi}},
-                           {"default", in.defaulted},
-                           {"bounded", in.bounded}});
-  j["values"] = values;
-  j["steps_without_interval_rule"] = unruled;
-  return j;
+  return analysis_json(analysis_report(ra, bits), ra, bits, model, sha, tolerance);
 }
 
 }  // namespace

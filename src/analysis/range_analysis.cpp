@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "core/error.hpp"
+#include "ops/fused.hpp"
 
 namespace save {
 
@@ -189,12 +190,22 @@ bool mixes_samples(const Plan& plan, const PlannedStep& st, const std::vector<in
   bool any = false;
   for (size_t i = 0; i < st.inputs.size(); ++i) any = any || in_axis(i) >= 0;
   if (!any) return false;  // nothing batch-dependent flows in
-  const std::string& op = n.op;
+  // A fused op (ops/fused.hpp) is its base op, then elementwise post-ops:
+  // those keep samples apart when each operand has the output's batch axis
+  // (or none), and the base op is judged on its own inputs.
+  const bool fused = n.domain == kSaveDomain && !base_op_type(n.op).empty();
+  const std::string op = fused ? base_op_type(n.op) : n.op;
+  const size_t nin = fused ? std::min(base_input_count(op), st.inputs.size()) : st.inputs.size();
+  if (fused) {
+    const int y = st.outputs.empty() || st.outputs[0] == kNoId ? -1 : bax[st.outputs[0]];
+    for (size_t i = nin; i < st.inputs.size(); ++i)
+      if (in_axis(i) >= 0 && in_axis(i) != y) return true;
+  }
   if (moves_or_maps(op)) return false;
   const int x = in_axis(0);
   const size_t r = in_rank(0);
   if (batch_major(op)) {
-    for (size_t i = 1; i < st.inputs.size(); ++i)
+    for (size_t i = 1; i < nin; ++i)
       if (in_axis(i) >= 0) return true;  // batch-dependent weights
     return x != 0;
   }

@@ -101,6 +101,22 @@ std::vector<uint32_t> RobustMasks::all() const {
   return out;
 }
 
+// A fused step's post-op chain (ops/fused.hpp): the largest factor by which
+// it stretches a change of the base op's output.
+double fused_gain(const RangeAnalysis& ra, const PlannedStep& st, const Node& node,
+                  const std::string& base) {
+  std::vector<double> mul_max;
+  std::vector<PostOp> ops = get_post_ops(node);
+  size_t operand = base_input_count(base);
+  for (const PostOp& p : ops) {
+    if (!p.binary()) continue;
+    if (p.op == "Mul")
+      mul_max.push_back(operand < st.inputs.size() ? max_abs(ra, st.inputs[operand]) : INFINITY);
+    ++operand;
+  }
+  return post_op_gain(ops, mul_max);
+}
+
 double weight_tolerance(const RangeAnalysis& ra, ValueId w, double tol) {
   const Plan& plan = *ra.plan;
   const Graph& g = plan.graph();
@@ -122,15 +138,7 @@ double weight_tolerance(const RangeAnalysis& ra, ValueId w, double tol) {
           t = 0;
           continue;
         }
-        std::vector<double> mul_max;
-        std::vector<PostOp> ops = get_post_ops(node);
-        size_t operand = base_input_count(op);
-        for (const PostOp& p : ops) {
-          if (!p.binary()) continue;
-          if (p.op == "Mul") mul_max.push_back(max_abs(ra, st.inputs[operand]));
-          ++operand;
-        }
-        gain = post_op_gain(ops, mul_max);
+        gain = fused_gain(ra, st, node, op);
       }
       const bool linear = linear_op(op);
       // Rounding: the claim is that the reader's computed output stays
@@ -172,15 +180,24 @@ ReaderChange reader_change(const RangeAnalysis& ra, ValueId w) {
       }
     if (st != nullptr) break;
   }
-  if (st == nullptr || !linear_op(g.nodes[st->node].op) || slot > 2) return rc;
+  if (st == nullptr) return rc;
+  // A fused reader (ops/fused.hpp): its base op's change, stretched by the
+  // post-ops' gain, plus the post-ops' own rounding (a few units of the
+  // output's last place, at both the faulty and the fault-free run).
+  const Node& node = g.nodes[st->node];
+  const bool fused = node.domain == kSaveDomain && !base_op_type(node.op).empty();
+  const std::string op = fused ? base_op_type(node.op) : node.op;
+  if (!linear_op(op) || slot > 2 || (fused && slot >= base_input_count(op))) return rc;
   const double gam = step_gamma(ra, *st);
-  if (!std::isfinite(gam)) return rc;
-  rc.per_unit = (1 + gam) * (slot == 2 ? 1.0 : max_abs(ra, st->inputs[1 - slot]));
+  const double gain = fused ? fused_gain(ra, *st, node, op) : 1.0;
+  if (!std::isfinite(gam) || !std::isfinite(gain)) return rc;
+  rc.per_unit = gain * (1 + gam) * (slot == 2 ? 1.0 : max_abs(ra, st->inputs[1 - slot]));
   // S = max over the reader's outputs of sum |w x| + |b| over the input
   // box: the reader's reference kernel on |W|, max(|lo|, |hi|) of its
   // activation input and |b|.
-  std::vector<Tensor> abs_in(st->inputs.size());
-  for (size_t i = 0; i < st->inputs.size(); ++i) {
+  const size_t nin = fused ? std::min(base_input_count(op), st->inputs.size()) : st->inputs.size();
+  std::vector<Tensor> abs_in(nin);
+  for (size_t i = 0; i < nin; ++i) {
     const ValueId v = st->inputs[i];
     if (v == kNoId) continue;
     const Bounds& b = ra.bounds[v];
@@ -198,8 +215,16 @@ ReaderChange reader_change(const RangeAnalysis& ra, ValueId w) {
   if (o == kNoId) return rc;
   Tensor s_out(DType::kF32, plan.values()[o].info.shape);
   const TensorView outs[] = {s_out.view()};
-  KernelContext k{g.nodes[st->node], in, outs, 0, g.opset};
-  st->def->reference(k);
+  Node base_node = node;
+  const OpDef* def = st->def;
+  if (fused) {
+    base_node.op = op;
+    base_node.domain.clear();
+    def = find_op(op);
+    if (def == nullptr) return {};
+  }
+  KernelContext k{base_node, in, outs, 0, g.opset};
+  def->reference(k);
   double s_max = 0;
   for (int64_t e = 0; e < s_out.numel(); ++e)
     s_max = std::max(s_max, std::fabs(static_cast<double>(s_out.ptr<float>()[e])));
@@ -207,7 +232,8 @@ ReaderChange reader_change(const RangeAnalysis& ra, ValueId w) {
   // gamma_n relative: (1 + 2 gamma) covers it; underflow (also flushed to
   // zero) adds at most 2^-126 per rounding.
   const int64_t n = static_cast<int64_t>(std::ceil(gam / kUnitRoundoff)) + 1;
-  rc.slack = 2 * gam * s_max * (1 + 2 * gam) + 2 * static_cast<double>(n) * 0x1p-126;
+  rc.slack = gain * (2 * gam * s_max * (1 + 2 * gam) + 2 * static_cast<double>(n) * 0x1p-126);
+  if (fused) rc.slack += 4 * kUnitRoundoff * max_abs(ra, o);
   if (!std::isfinite(rc.slack)) rc = {};
   return rc;
 }

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "analysis/analysis_report.hpp"
 #include "analysis/attribution.hpp"
 #include "analysis/bits_svg.hpp"
 #include "analysis/range_analysis.hpp"
@@ -75,36 +76,11 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
     if (!args->plan_out.empty())
       protect::save_plan(protect::plan_from_analysis(ra, args->tolerance, file_sha256(args->model)),
                          args->plan_out);
-    std::vector<const ValueBits*> bits_of(g.values.size(), nullptr);
-    for (const ValueBits& vb : bits.values) bits_of[vb.value] = &vb;
-
-    nlohmann::json values = nlohmann::json::array();
-    struct Row {
-      std::string name, kind;
-      double lo, hi;
-      bool bounded;
-      const ValueBits* bits;
-      double seconds;  // its interval rule (activations) and its attribution
-    };
-    std::vector<Row> rows;
-    // Activations in execution order, then the weights the steps read.
-    std::vector<bool> seen(g.values.size(), false);
-    auto add = [&](ValueId v, const char* kind, double rule_seconds) {
-      if (v == kNoId || seen[v] || !ra.summary[v].present) return;
-      seen[v] = true;
-      const ValueSummary& s = ra.summary[v];
-      const double secs = rule_seconds + (bits_of[v] ? bits_of[v]->seconds : 0);
-      rows.push_back({g.values[v].name, kind, s.min_lo, s.max_hi, s.bounded, bits_of[v], secs});
-    };
-    for (ValueId v : g.inputs) add(v, "activation", 0);
-    for (size_t i = 0; i < plan.steps().size(); ++i)
-      for (ValueId v : plan.steps()[i].outputs) add(v, "activation", ra.step_seconds[i]);
-    for (const PlannedStep& st : plan.steps())
-      for (ValueId v : st.inputs)
-        if (v != kNoId && plan.values()[v].storage == Storage::kConstant) add(v, "weight", 0);
-    uint64_t reliable_bytes = 0;
-    for (const ValueBits& vb : bits.values) reliable_bytes += vb.reliable_bytes();
-    const double seconds = ra.seconds + bits.seconds;
+    const AnalysisReport report = analysis_report(ra, bits);
+    const std::vector<AnalysisRow>& rows = report.rows;
+    const std::vector<const ValueBits*>& bits_of = report.bits_of;
+    const uint64_t reliable_bytes = report.reliable_bytes;
+    const double seconds = report.seconds;
 
     std::string svg_path;
     if (!args->out_dir.empty()) {
@@ -141,45 +117,11 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
                                         args->tolerance)));
       svg_path = path;
     }
-    size_t unruled = 0;
-    for (uint8_t r : ra.has_rule) unruled += r == 0;
+    const size_t unruled = report.steps_without_rule;
 
     if (args->json) {
-      nlohmann::json j;
-      j["model"] = args->model;
-      j["model_sha256"] = file_sha256(args->model);
-      j["seconds"] = seconds;
-      j["tolerance"] = args->tolerance;
-      j["totals"] = {{"robust_bits", bits.robust},
-                     {"ranging_bits", bits.ranging},
-                     {"vulnerable_bits", bits.vulnerable},
-                     {"robust_by_operator_bits", bits.robust_operator},
-                     {"reliable_bytes", reliable_bytes}};
-      j["inputs"] = nlohmann::json::array();
-      for (size_t i = 0; i < ra.inputs.size(); ++i) {
-        const InputRange& in = ra.inputs[i];
-        j["inputs"].push_back({{"name", in.name},
-                               {"interval", {in.lo, in.hi}},
-                               {"default", in.defaulted},
-                               {"bounded", in.bounded},
-                               {"shape", ra.input_shapes.at(i)}});
-      }
-      j["any_batch"] = ra.any_batch;
-      for (const Row& r : rows) {
-        nlohmann::json iv = r.bounded ? nlohmann::json{r.lo, r.hi} : nlohmann::json(nullptr);
-        nlohmann::json row = {{"name", r.name}, {"kind", r.kind}, {"interval", iv}};
-        if (r.bits) {
-          row["robust_bits"] = r.bits->robust;
-          row["ranging_bits"] = r.bits->ranging;
-          row["vulnerable_bits"] = r.bits->vulnerable;
-          row["robust_by_operator_bits"] = r.bits->robust_operator;
-          row["reliable_bytes"] = r.bits->reliable_bytes();
-        }
-        row["seconds"] = r.seconds;
-        values.push_back(row);
-      }
-      j["values"] = values;
-      j["steps_without_interval_rule"] = unruled;
+      const nlohmann::json j =
+          analysis_json(report, ra, bits, args->model, file_sha256(args->model), args->tolerance);
       fmt::print("{}\n", j.dump(2));
     } else {
       for (size_t i = 0; i < ra.inputs.size(); ++i) {
@@ -194,7 +136,7 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
       }
       fmt::print("\n{:<48} {:<10} {:>14} {:>14} {:>8} {:>8} {:>8} {:>11} {:>8}\n", "value", "kind",
                  "lo", "hi", "robust", "ranging", "vulnr", "reliable B", "ms");
-      for (const Row& r : rows) {
+      for (const AnalysisRow& r : rows) {
         std::string name = r.name.size() > 47 ? "…" + r.name.substr(r.name.size() - 46) : r.name;
         std::string lo = r.bounded ? fmt::format("{:.6g}", r.lo) : "-inf";
         std::string hi = r.bounded ? fmt::format("{:.6g}", r.hi) : "+inf";

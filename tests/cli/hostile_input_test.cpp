@@ -342,8 +342,12 @@ namespace {
 // the finished campaign has every trial exactly once and the same summary
 // as one that was never killed.
 TEST(Hostile, KilledInjectResumesWithNoTrialLostOrDuplicated) {
+  // Long enough that a kill at 0.15-1.15 s lands mid-campaign on a fast
+  // machine too (the fused engine runs a 2-image trial in well under 1 ms).
+  constexpr int kTrials = 250;
   const std::string args = " --data " + kBad + "images2.npy --labels " + kBad +
-                           "labels_ok.npy --flips 0,1,4,16 --trials 15 --threads 1 --out ";
+                           "labels_ok.npy --flips 0,1,4,16 --trials " + std::to_string(kTrials) +
+                           " --threads 1 --out ";
   fs::path ref = fresh("resume_ref"), out = fresh("resume_killed");
   ASSERT_EQ(run("inject " + kCnn + args + ref.string()).code, 0);
   uint64_t x = 0x5eed;
@@ -370,8 +374,8 @@ TEST(Hostile, KilledInjectResumesWithNoTrialLostOrDuplicated) {
     EXPECT_TRUE(seen.insert({j["flips"].get<int64_t>(), j["trial"].get<int64_t>()}).second)
         << "duplicate: " << line;
   }
-  EXPECT_EQ(records, 60);
-  EXPECT_EQ(seen.size(), 60u);
+  EXPECT_EQ(records, 4 * kTrials);
+  EXPECT_EQ(seen.size(), 4u * kTrials);
   EXPECT_EQ(slurp(out / "summary.json"), slurp(ref / "summary.json"));
 }
 
