@@ -11,6 +11,7 @@ PKGS=(
   libcli11-dev nlohmann-json3-dev libfmt-dev      # CLI, JSON, formatting
   zlib1g-dev libssl-dev                           # gzip'd IDX datasets, SHA-256
   dataset-fashion-mnist libonnx-testdata          # data: bundled models' test set, ONNX suite
+  clang-14 libclang-rt-14-dev                     # fuzzing tier: clang++ and libFuzzer (scripts/fuzz.sh)
 )
 missing=()
 for p in "${PKGS[@]}"; do
