@@ -14,6 +14,7 @@ PKGS=(
   pybind11-dev python3-dev python3-numpy          # the Python package (python/)
   python3-pytest python3-torch                    # its tests, the PyTorch example
   libopenmpi-dev openmpi-bin                      # campaigns over MPI ranks (src/dist)
+  clang-14 libclang-rt-14-dev                     # fuzzing tier: clang++ and libFuzzer (scripts/fuzz.sh)
 )
 missing=()
 for p in "${PKGS[@]}"; do
