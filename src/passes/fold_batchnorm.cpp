@@ -2,26 +2,12 @@
 
 #include <cmath>
 
+#include "passes/pass_util.hpp"
+
 namespace save {
 
-namespace {
-
-const Tensor* const_f32(const Graph& g, ValueId v) {
-  if (v == kNoId || !g.values[v].constant) return nullptr;
-  const Tensor& t = *g.values[v].constant;
-  return t.dtype() == DType::kF32 ? &t : nullptr;
-}
-
-ValueId add_constant(Graph& g, const std::string& name, Tensor t) {
-  Value v;
-  v.name = name;
-  v.dtype = t.dtype();
-  v.constant = std::move(t);
-  g.values.push_back(std::move(v));
-  return static_cast<ValueId>(g.values.size() - 1);
-}
-
-}  // namespace
+using passes::add_constant;
+using passes::const_f32;
 
 size_t fold_batchnorm_into_conv(Graph& g) {
   size_t folded = 0;
