@@ -15,6 +15,7 @@
 
 #include "core/error.hpp"
 #include "eval/trial.hpp"
+#include "graph_builder.hpp"
 #include "inject/rng.hpp"
 
 namespace save::eval {
@@ -24,31 +25,9 @@ namespace fs = std::filesystem;
 
 constexpr int64_t kIn = 8, kHidden = 16, kClasses = 4, kSamples = 200;
 
-Tensor random_tensor(Shape s, Rng& rng, float lo, float hi) {
-  Tensor t(DType::kF32, s);
-  for (int64_t i = 0; i < t.numel(); ++i)
-    t.ptr<float>()[i] =
-        lo + (hi - lo) * static_cast<float>(rng.below(1u << 20)) / static_cast<float>(1u << 20);
-  return t;
-}
-
-ValueId add_value(Graph& g, const std::string& name, std::vector<Dim> shape) {
-  Value v;
-  v.name = name;
-  v.dtype = DType::kF32;
-  v.shape = std::move(shape);
-  v.has_shape = true;
-  g.values.push_back(std::move(v));
-  return static_cast<ValueId>(g.values.size() - 1);
-}
-
-ValueId add_constant(Graph& g, const std::string& name, Tensor t) {
-  std::vector<Dim> dims;
-  for (int64_t d : t.shape()) dims.push_back({d, ""});
-  ValueId id = add_value(g, name, dims);
-  g.values[id].constant = std::move(t);
-  return id;
-}
+using test::add_constant;
+using test::add_value;
+using test::random_tensor;
 
 void add_node(Graph& g, const std::string& op, std::vector<ValueId> in, ValueId out) {
   Node n;

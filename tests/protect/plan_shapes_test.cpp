@@ -12,37 +12,16 @@
 #include "analysis/range_analysis.hpp"
 #include "core/error.hpp"
 #include "eval/protection.hpp"
+#include "graph_builder.hpp"
 #include "inject/rng.hpp"
 #include "protect/protection_plan.hpp"
 
 namespace save::protect {
 namespace {
 
-Tensor random_tensor(Shape shape, Rng& rng, float lo, float hi) {
-  Tensor t(DType::kF32, std::move(shape));
-  for (int64_t i = 0; i < t.numel(); ++i)
-    t.ptr<float>()[i] =
-        lo + (hi - lo) * static_cast<float>(rng.below(1u << 20)) / static_cast<float>(1u << 20);
-  return t;
-}
-
-ValueId add_value(Graph& g, const std::string& name, std::vector<Dim> shape) {
-  Value v;
-  v.name = name;
-  v.dtype = DType::kF32;
-  v.shape = std::move(shape);
-  v.has_shape = true;
-  g.values.push_back(std::move(v));
-  return static_cast<ValueId>(g.values.size() - 1);
-}
-
-ValueId add_constant(Graph& g, const std::string& name, Tensor t) {
-  std::vector<Dim> dims;
-  for (int64_t d : t.shape()) dims.push_back({d, ""});
-  ValueId id = add_value(g, name, dims);
-  g.values[id].constant = std::move(t);
-  return id;
-}
+using test::add_constant;
+using test::add_value;
+using test::random_tensor;
 
 Node& add_node(Graph& g, const std::string& op, std::vector<ValueId> in, ValueId out) {
   Node n;
