@@ -12,7 +12,7 @@ ROUNDS=${ROUNDS:-5}
 models=("$@")
 [ ${#models[@]} -eq 0 ] && models=(fmnist-cnn fmnist-resnet fmnist-vit)
 modes=("none" "save" "save --async-checks" "save --activation-check range"
-       "save --weight-check checksum")
+       "save --weight-check host")
 for m in "${models[@]}"; do
   plan=$(mktemp)
   $SAVE analyze models/$m.onnx -o "$plan" > /dev/null

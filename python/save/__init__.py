@@ -50,7 +50,7 @@ class ProtectedModel(_save.ProtectedModel):
     a dict of what the checks found since construction."""
 
     def __init__(self, model, plan=None, reliable_mem=None, input_range=None, tolerance=1e-5,
-                 weight_check="host", activation_check="full", async_checks=False, threads=0,
+                 weight_check="checksum", activation_check="full", async_checks=False, threads=0,
                  verbose=False):
         super().__init__(_path(model), plan=_path(plan), reliable_mem=reliable_mem,
                          input_range=input_range, tolerance=tolerance, weight_check=weight_check,

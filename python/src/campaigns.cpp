@@ -160,7 +160,7 @@ void add_campaigns(pyb::module_& m) {
       pyb::arg("seed") = 1, pyb::arg("limit") = 0, pyb::arg("batch") = 64, pyb::arg("threads") = 0,
       pyb::arg("labels") = "", pyb::arg("protect") = "none", pyb::arg("plan") = pyb::none(),
       pyb::arg("reliable_mem") = pyb::none(), pyb::arg("input_range") = pyb::none(),
-      pyb::arg("tolerance") = 1e-5, pyb::arg("weight_check") = "host",
+      pyb::arg("tolerance") = 1e-5, pyb::arg("weight_check") = "checksum",
       pyb::arg("activation_check") = "full", pyb::arg("async_checks") = false,
       pyb::arg("progress") = false);
 
@@ -187,7 +187,7 @@ void add_campaigns(pyb::module_& m) {
       pyb::arg("seed") = 1, pyb::arg("threads") = pyb::none(), pyb::arg("batch") = 64,
       pyb::arg("plan") = pyb::none(), pyb::arg("reliable_mem") = pyb::none(),
       pyb::arg("input_range") = pyb::none(), pyb::arg("tolerance") = 1e-5,
-      pyb::arg("weight_check") = "host", pyb::arg("activation_check") = "full",
+      pyb::arg("weight_check") = "checksum", pyb::arg("activation_check") = "full",
       pyb::arg("async_checks") = false, pyb::arg("progress") = false);
 }
 

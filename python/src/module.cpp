@@ -158,6 +158,12 @@ class PyProtectedModel {
     d["restarts"] = r.counts.restarts;
     d["reexecuted_steps"] = r.counts.reexecuted_steps;
     d["check_ms"] = r.counts.check_ms;
+    pyb::dict split;
+    split["write"] = r.counts.write_check_ms;
+    split["read"] = r.counts.read_check_ms;
+    split["weights"] = r.counts.weight_check_ms;
+    split["recovery"] = r.counts.recovery_ms;
+    d["check_split_ms"] = split;
     d["reliable_bytes"] = r.counts.reliable_bytes;
     pyb::dict sites;
     for (const auto& [site, n] : r.counts.by_site) sites[pyb::str(site)] = n;
@@ -225,7 +231,7 @@ void add_models(pyb::module_& m) {
                      double, const std::string&, const std::string&, bool, int, bool>(),
            pyb::arg("model"), pyb::arg("plan") = pyb::none(),
            pyb::arg("reliable_mem") = pyb::none(), pyb::arg("input_range") = pyb::none(),
-           pyb::arg("tolerance") = 1e-5, pyb::arg("weight_check") = "host",
+           pyb::arg("tolerance") = 1e-5, pyb::arg("weight_check") = "checksum",
            pyb::arg("activation_check") = "full", pyb::arg("async_checks") = false,
            pyb::arg("threads") = 0, pyb::arg("verbose") = false)
       .def("run", &PyProtectedModel::run, pyb::arg("inputs"))

@@ -276,6 +276,10 @@ void add_run_command(CLI::App& app, int& exit_code) {
         j["restarts"] = pc.restarts;
         j["reexecuted_steps"] = pc.reexecuted_steps;
         j["check_ms"] = pc.check_ms;
+        j["check_split_ms"] = {{"write", pc.write_check_ms},
+                               {"read", pc.read_check_ms},
+                               {"weights", pc.weight_check_ms},
+                               {"recovery", pc.recovery_ms}};
         j["reliable_bytes"] = pc.reliable_bytes;
         j["detections_by_site"] = pc.by_site;
         if (save_rep) {
@@ -327,6 +331,11 @@ void add_run_command(CLI::App& app, int& exit_code) {
             "steps re-run), {} uncorrectable; checks {:.1f} ms in all; reliable memory {} B\n",
             prot->mode, pc.detections, pc.false_alarms, pc.recoveries, pc.restarts,
             pc.reexecuted_steps, pc.uncorrectable, pc.check_ms, pc.reliable_bytes);
+        if (pc.write_check_ms + pc.read_check_ms + pc.weight_check_ms + pc.recovery_ms > 0)
+          fmt::print(
+              "  check time: outputs when written {:.1f} ms, values before read {:.1f} ms, "
+              "weights {:.1f} ms; repairs {:.1f} ms\n",
+              pc.write_check_ms, pc.read_check_ms, pc.weight_check_ms, pc.recovery_ms);
         for (const auto& [site, n] : pc.by_site) fmt::print("  detected at {}: {}\n", site, n);
         if (save_rep) {
           for (const auto& x : save_rep->uncorrectable)

@@ -13,16 +13,18 @@ void add_protect_options(CLI::App* c, const std::shared_ptr<ProtectArgs>& a) {
   c->add_option("--reliable-mem", a->reliable_mem,
                 "save: reliable-memory budget, BYTES (e.g. 65536, 64KiB) or PERCENT% of "
                 "inference memory (default 1%)");
-  c->add_option("--weight-check", a->weight_check,
-                "save: verify device weights against the 'host' copy or golden 'checksum's")
+  c->add_option(
+       "--weight-check", a->weight_check,
+       "save: verify device weights by golden 'checksum's in reliable memory or against the "
+       "'host' copy")
       ->capture_default_str();
   c->add_option("--activation-check", a->activation_check,
                 "save: 'full' (range checks + fingerprints of non-robust bits) or 'range' "
                 "(range checks only)")
       ->capture_default_str();
   c->add_flag("--async-checks", a->async_checks,
-              "save: a checker thread (the second core) takes the checks that can overlap the "
-              "next step (default: every check on the compute thread)");
+              "save: a checker thread (the second core) verifies the weights while the next "
+              "steps compute (default: every check on the compute thread)");
   c->add_option("--input-range", a->input_ranges,
                 "save: NAME=LO:HI constraint on a model input (default [0, 1] for float inputs)");
   c->add_option("--tolerance", a->tolerance,

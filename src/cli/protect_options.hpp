@@ -14,7 +14,7 @@ namespace save::cli {
 
 struct ProtectArgs {
   std::string mode = "none";
-  std::string plan, reliable_mem, weight_check = "host", activation_check = "full";
+  std::string plan, reliable_mem, weight_check = "checksum", activation_check = "full";
   bool async_checks = false;
   std::vector<std::string> input_ranges;
   double tolerance = 1e-5;

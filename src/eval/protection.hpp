@@ -28,12 +28,14 @@ struct ProtectionOptions {
   // save: reliable-memory budget, "BYTES" or "PERCENT%" of inference memory
   // ("": the default, 1%).
   std::string reliable_mem;
-  // save: how device weights are verified: "host" (compare with the host
-  // copy) or "checksum" (a golden checksum per weight in reliable memory).
-  std::string weight_check = "host";
-  // save: run the checks that can wait on a second thread (the "host"
-  // core) while the next step computes. Off by default: on this shared
-  // 2-vCPU machine the hand-offs cost more than they hide (docs/PROTECTION.md).
+  // save: how device weights are verified: "checksum" (a golden checksum
+  // per weight in reliable memory: the weights are read once) or "host"
+  // (compared with the host copy: read twice, and the copy competes for
+  // the cache; docs/PROTECTION.md).
+  std::string weight_check = "checksum";
+  // save: verify the weights on a second thread (the "host" core) while
+  // the next steps compute. Off by default: on a shared 2-vCPU machine the
+  // hand-offs cost more than they hide (docs/PROTECTION.md).
   bool async_checks = false;
   // save: "full" (range checks + fingerprints of the non-robust bits) or
   // "range" (range checks only: cheaper, blind to in-range corruption).
@@ -54,7 +56,11 @@ struct ProtectionCounts {
   int64_t uncorrectable = 0;  // faults that came back after repair (stuck bits)
   int64_t restarts = 0;       // times execution went back to an earlier step
   int64_t reexecuted_steps = 0;
-  double check_ms = 0;         // wall time spent in checks (not in repairs)
+  double check_ms = 0;  // wall time spent in checks (not in repairs)
+  // Where check_ms went (modes that split it; 0 otherwise): checks of fresh
+  // outputs, verification of stored values before they are read, weight
+  // verification on the compute thread; and the time spent repairing.
+  double write_check_ms = 0, read_check_ms = 0, weight_check_ms = 0, recovery_ms = 0;
   int64_t reliable_bytes = 0;  // reliable memory the mode uses (metadata + placed values)
   // Detections by "layer/check" (node name, check kind), for reports.
   std::map<std::string, int64_t> by_site;

@@ -33,5 +33,12 @@ struct Fingerprint {
 bool range_check(const float* x, const ChannelLayout& l, const float* lo, const float* hi);
 // The fingerprint of (word & mask) over `words` 32-bit words.
 Fingerprint masked_crc(const void* data, size_t words, uint32_t mask);
+// The write-time check of a value with vulnerable bits in one pass: the
+// range check of every element and masked_crc(x, numel, mask) into `sum`,
+// block by block, so each cache line is brought in once and checked and
+// fingerprinted while it sits in L1. Returns the range check's verdict; the
+// fingerprint is always computed.
+bool range_check_and_crc(const float* x, const ChannelLayout& l, const float* lo, const float* hi,
+                         uint32_t mask, Fingerprint& sum);
 
 }  // namespace save::protect

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include "core/error.hpp"
 #include "exec/session.hpp"
 #include "protect/allocation.hpp"
+#include "protect/check_tables.hpp"
 #include "protect/checker_thread.hpp"
 #include "protect/checks.hpp"
 #include "protect/restart.hpp"
@@ -25,54 +27,48 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-enum class CheckKind : uint8_t {
-  kNone,       // not checked: all bits robust, reliable region, or no plan entry
-  kRangeRead,  // range check before each read (no vulnerable bit)
-  kSum,        // range check + checksum when written, checksum before each read
+// Which check found a fault: a weight differing from its reference, a value
+// out of its bounds when written or read, a stored value whose fingerprint
+// changed.
+enum class FailedCheck : uint8_t { kWeight, kRange, kChecksum };
+
+const char* check_name(FailedCheck c) {
+  switch (c) {
+    case FailedCheck::kWeight:
+      return "weight";
+    case FailedCheck::kRange:
+      return "range";
+    case FailedCheck::kChecksum:
+      return "checksum";
+  }
+  return "?";
+}
+
+// Adds the wall time from construction to destruction to `ms` (and to the
+// total check time when `total` is given).
+class ScopedMs {
+ public:
+  ScopedMs(double& ms, double* total = nullptr) : ms_(ms), total_(total), t0_(Clock::now()) {}
+  ~ScopedMs() {
+    double d = std::chrono::duration<double, std::milli>(Clock::now() - t0_).count();
+    ms_ += d;
+    if (total_) *total_ += d;
+  }
+  ScopedMs(const ScopedMs&) = delete;
+  ScopedMs& operator=(const ScopedMs&) = delete;
+
+ private:
+  double& ms_;
+  double* total_;
+  Clock::time_point t0_;
 };
 
-// How one activation is checked in one plan (batch size).
-struct ValueCheck {
-  CheckKind kind = CheckKind::kNone;
-  ChannelLayout layout;
-  std::vector<float> lo, hi;  // widened bounds per channel (reliable metadata)
-  uint32_t mask = 0;          // non-robust bits
-  bool input = false;         // a graph input (reloaded from the host copy)
-  size_t input_index = 0;
-};
-
-// A weight's golden checksum (--weight-check checksum), kept in reliable memory.
-struct WeightCheck {
-  ValueId value = kNoId;
-  Fingerprint golden_sum;
-  bool by_sum = false;  // false: compare with the host copy
-};
-
+// The check tables of one session plan, and the fingerprints taken when
+// its values were written (by ValueId).
 struct PlanState {
-  std::vector<ValueCheck> checks;                  // by ValueId
-  std::vector<std::vector<ValueId>> write_checks;  // by step: outputs to check when written
-  // By step: inputs to verify before it reads them; entry [steps] holds the
-  // graph outputs, verified before they are released.
-  std::vector<std::vector<ValueId>> read_checks;
-  std::vector<std::vector<WeightCheck>> weights;  // by step: weights it read
-  std::vector<Fingerprint> sums;                  // by ValueId: fingerprint when written
-  Allocation alloc;
-  int64_t checked = 0, range_only = 0;
+  CheckTables t;
+  std::vector<Fingerprint> sums;
 };
-
-// The margin the runtime adds to the analysed bounds. The analysis already
-// widens each op's bounds for rounding in any summation order (gamma_n,
-// ops/interval.hpp); this extra relative margin is a second line of
-// defence. A flip that moves a value by less than
-// it is tiny next to the value's range, i.e. close to robust anyway.
-constexpr double kRelMargin = 1e-4;
-
-float widen_lo(float lo, float span) {
-  return std::isfinite(lo) ? lo - static_cast<float>(kRelMargin) * span - 1e-6f : lo;
-}
-float widen_hi(float hi, float span) {
-  return std::isfinite(hi) ? hi + static_cast<float>(kRelMargin) * span + 1e-6f : hi;
-}
 
 // Where the protection plans come from: a file made for fixed shapes, or
 // the analysis run at each new input shape the session plans.
@@ -86,22 +82,20 @@ struct PlanSource {
 class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
  public:
   SaveProtectionImpl(Session& session, std::deque<ProtectionPlan> plans, PlanSource source,
-                     Budget budget, bool weight_sums, bool range_only, bool async_checks,
-                     std::FILE* log)
+                     Budget budget, CheckSettings settings, bool async_checks, std::FILE* log)
       : session_(session),
         plans_(std::move(plans)),
         source_(std::move(source)),
         budget_(budget),
-        weight_sums_(weight_sums),
-        range_only_(range_only),
+        settings_(settings),
         log_(log),
         checker_(async_checks) {}
 
   // Non-default variants get their own name so campaigns keep them apart.
   std::string name() const override {
     std::string n = "save";
-    if (range_only_) n += "+range";
-    if (weight_sums_) n += "+wsum";
+    if (settings_.range_only) n += "+range";
+    if (settings_.weight_sums != kDefaultWeightSums) n += settings_.weight_sums ? "+wsum" : "+host";
     if (checker_.threaded()) n += "+async";
     return n;
   }
@@ -116,7 +110,6 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     injector_ = injector;
     int64_t reliable = report_.counts.reliable_bytes;
     report_.counts = {};
-    detections_before_run_ = 0;
     report_.counts.reliable_bytes = reliable;
     report_.uncorrectable.clear();
     report_.inputs_outside_constraint = 0;
@@ -127,16 +120,10 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
   // ---- hooks ----
 
   void on_run_begin(Execution& ex) override {
-    auto t0 = Clock::now();
+    ScopedMs timer(report_.counts.read_check_ms, &report_.counts.check_ms);
     st_ = &state_for(ex.plan());
     retries_.clear();
     frontier_ = -1;
-    // A read check on the checker thread reports after the reader ran, by
-    // when the producer's inputs may be gone and the restart reaches back
-    // further. Cheaper while nothing fails; after a run with a detection
-    // (flips are arriving), reads are verified before the reader runs.
-    sync_reads_ = !checker_.threaded() || report_.counts.detections > detections_before_run_;
-    detections_before_run_ = report_.counts.detections;
     repaired_.clear();
     restarts_this_run_ = 0;
     gave_up_ = false;
@@ -147,7 +134,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     // range checks would be meaningless for this run (checksums still hold).
     for (size_t i = 0; i < g.inputs.size(); ++i) {
       ValueId v = g.inputs[i];
-      ValueCheck& c = st_->checks[v];
+      const ValueCheck& c = st_->t.checks[v];
       if (c.kind == CheckKind::kNone && plan.values()[v].region != Region::kReliable) continue;
       const Tensor* host = ex.host_inputs() ? &(*ex.host_inputs())[i] : nullptr;
       const float* x = host ? host->ptr<const float>() : ex.value(v).ptr<const float>();
@@ -160,66 +147,52 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
       if (c.kind == CheckKind::kSum)
         st_->sums[v] = masked_crc(x, static_cast<size_t>(plan.values()[v].nbytes / 4), c.mask);
     }
-    add_check_time(t0);
   }
 
   // Right after the kernel, before any flip can land on the fresh outputs:
-  // their fingerprints are taken here (on the critical path, as SAVE fuses
-  // its checks into the kernel) while the checker thread range-checks them
-  // and finishes verifying the inputs this step just read.
+  // each one is range-checked and fingerprinted in one pass over data still
+  // in cache (on the critical path, as SAVE fuses its checks into the
+  // kernel).
   void after_kernel(Execution& ex, size_t step) override {
-    auto t0 = Clock::now();
-    for (ValueId v : st_->write_checks[step]) {
-      const ValueCheck& c = st_->checks[v];
-      const float* x = ex.value(v).ptr<const float>();
-      if (ranges_on_)
-        checker_.submit(
-            [this, x, &c, step, v] {
-              if (!range_check(x, c.layout, c.lo.data(), c.hi.data()))
-                async_failure({step, v, "range"});
-            },
-            ex.value(v).nbytes(), CheckerThread::Priority::kUrgent);
-      st_->sums[v] = masked_crc(x, static_cast<size_t>(ex.value(v).numel()), c.mask);
+    ScopedMs timer(report_.counts.write_check_ms, &report_.counts.check_ms);
+    for (ValueId v : st_->t.write_checks[step]) {
+      const ValueCheck& c = st_->t.checks[v];
+      TensorView x = ex.value(v);
+      if (!ranges_on_) {
+        st_->sums[v] = masked_crc(x.data, static_cast<size_t>(x.numel()), c.mask);
+      } else if (!range_check_and_crc(x.ptr<const float>(), c.layout, c.lo.data(), c.hi.data(),
+                                      c.mask, st_->sums[v])) {
+        pending_.push_back({step, v, FailedCheck::kRange});
+      }
     }
-    // The inputs of this step must be verified as it read them, before the
-    // next flips can land.
-    checker_.wait_urgent();
-    collect_async();
-    add_check_time(t0);
   }
 
   size_t after_step(Execution& ex, size_t step) override {
-    auto t0 = Clock::now();
     Plan& plan = ex.plan();
     const size_t next = step + 1;
     // Weights this step read: a flip in them means its outputs are suspect.
-    // Persistent, so verified in the background; joined before release.
-    for (const WeightCheck& w : st_->weights[step])
-      checker_.submit(
-          [this, &plan, &w, step] {
-            if (!weight_ok(plan, w)) async_failure({step, w.value, "weight"});
-          },
-          plan.values()[w.value].constant.nbytes(), CheckerThread::Priority::kBeforeRelease);
-    // The inputs of the next step as they are now (flips land between
-    // steps), verified while it computes; after the last step, the outputs
-    // about to be released, and every pending check.
-    if (next < plan.steps().size() && sync_reads_) {
-      for (ValueId v : st_->read_checks[next])
-        if (!value_ok(ex, v)) pending_.push_back({next, v, "checksum"});
-    } else if (next < plan.steps().size()) {
-      for (ValueId v : st_->read_checks[next])
+    // Persistent, so with --async-checks verified on the second core while
+    // the next steps compute (the host checking while the accelerator goes
+    // on); joined before the outputs are released.
+    {
+      ScopedMs timer(report_.counts.weight_check_ms, &report_.counts.check_ms);
+      for (const WeightCheck& w : st_->t.weights[step])
         checker_.submit(
-            [this, &ex, v, next] {
-              if (!value_ok(ex, v)) async_failure({next, v, "checksum"});
+            [this, &plan, &w, step] {
+              if (!weight_ok(plan, w)) async_failure({step, w.value, FailedCheck::kWeight});
             },
-            ex.value(v).nbytes(), CheckerThread::Priority::kUrgent);
-    } else {
-      for (ValueId v : st_->read_checks[next])
-        if (!value_ok(ex, v)) pending_.push_back({next, v, "checksum"});
-      checker_.wait_all();
-      collect_async();
+            plan.values()[w.value].constant.nbytes(), CheckerThread::Priority::kBeforeRelease);
     }
-    add_check_time(t0);
+    ScopedMs timer(report_.counts.read_check_ms, &report_.counts.check_ms);
+    // The inputs of the next step as they are now (flips land between
+    // steps), on this thread: they must pass before the next flips land,
+    // and handing each one over costs more than it takes (docs/PROTECTION.md).
+    // After the last step: the outputs about to be released, and every
+    // pending weight check.
+    for (ValueId v : st_->t.read_checks[next])
+      if (!value_ok(ex, v)) pending_.push_back({next, v, read_failure(v)});
+    if (next == plan.steps().size()) checker_.wait_all();
+    collect_async();
     size_t go = pending_.empty() ? next : recover(ex, step);
     frontier_ = std::max(frontier_, static_cast<int64_t>(step));
     return go;
@@ -231,10 +204,10 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
   bool on_kernel_error(Execution& ex, size_t step, size_t& next) override {
     checker_.wait_all();
     collect_async();
-    for (const WeightCheck& w : st_->weights[step])
-      if (!weight_ok(ex.plan(), w)) pending_.push_back({step, w.value, "weight"});
-    for (ValueId v : st_->read_checks[step])
-      if (!value_ok(ex, v)) pending_.push_back({step, v, "checksum"});
+    for (const WeightCheck& w : st_->t.weights[step])
+      if (!weight_ok(ex.plan(), w)) pending_.push_back({step, w.value, FailedCheck::kWeight});
+    for (ValueId v : st_->t.read_checks[step])
+      if (!value_ok(ex, v)) pending_.push_back({step, v, read_failure(v)});
     if (pending_.empty()) return false;
     next = recover(ex, step);
     return next <= step && !gave_up_;
@@ -246,22 +219,29 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
   struct Failure {
     size_t step;  // the step whose output or input failed
     ValueId value;
-    const char* check;
+    FailedCheck check;
   };
 
+  // What a failed read check of `v` reports.
+  FailedCheck read_failure(ValueId v) const {
+    return st_->t.checks[v].kind == CheckKind::kRangeRead ? FailedCheck::kRange
+                                                          : FailedCheck::kChecksum;
+  }
+
+  // A failure found by a task of the checker (which runs inline without the
+  // thread).
   void async_failure(const Failure& f) {
     std::lock_guard<std::mutex> lock(async_mu_);
     async_failures_.push_back(f);
+    has_async_failures_ = true;
   }
 
   void collect_async() {
+    if (!has_async_failures_) return;  // the common case: no lock
     std::lock_guard<std::mutex> lock(async_mu_);
+    has_async_failures_ = false;
     pending_.insert(pending_.end(), async_failures_.begin(), async_failures_.end());
     async_failures_.clear();
-  }
-
-  void add_check_time(Clock::time_point t0) {
-    report_.counts.check_ms += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   }
 
   bool weight_ok(const Plan& plan, const WeightCheck& w) const {
@@ -272,7 +252,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
   }
 
   bool value_ok(Execution& ex, ValueId v) const {
-    const ValueCheck& c = st_->checks[v];
+    const ValueCheck& c = st_->t.checks[v];
     TensorView x = ex.value(v);
     if (c.kind == CheckKind::kRangeRead)
       return !ranges_on_ || range_check(x.ptr<const float>(), c.layout, c.lo.data(), c.hi.data());
@@ -286,7 +266,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     Plan& plan = ex.plan();
     if (!can_rerun_alone(plan, step, step_now_)) return false;
     for (ValueId u : plan.steps()[step].inputs)
-      if (u != kNoId && st_->checks[u].kind != CheckKind::kNone && !value_ok(ex, u)) return false;
+      if (u != kNoId && st_->t.checks[u].kind != CheckKind::kNone && !value_ok(ex, u)) return false;
     PlannedStep& st = plan.steps()[step];
     const Graph& g = plan.graph();
     KernelContext ctx{g.nodes[st.node], st.in_views, st.out_views, ex.constants_epoch(), g.opset};
@@ -295,18 +275,21 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     else
       st.def->reference(ctx);
     ++report_.counts.reexecuted_steps;
-    for (ValueId o : st_->write_checks[step]) {
-      const ValueCheck& c = st_->checks[o];
+    for (ValueId o : st_->t.write_checks[step]) {
+      const ValueCheck& c = st_->t.checks[o];
       TensorView x = ex.value(o);
-      if (ranges_on_ && !range_check(x.ptr<const float>(), c.layout, c.lo.data(), c.hi.data()))
+      if (!ranges_on_)
+        st_->sums[o] = masked_crc(x.data, static_cast<size_t>(x.numel()), c.mask);
+      else if (!range_check_and_crc(x.ptr<const float>(), c.layout, c.lo.data(), c.hi.data(),
+                                    c.mask, st_->sums[o]))
         return false;
-      st_->sums[o] = masked_crc(x.data, static_cast<size_t>(x.numel()), c.mask);
     }
     return value_ok(ex, v);
   }
 
   // Repairs what failed and returns the step to restart from.
   size_t recover(Execution& ex, size_t now) {
+    ScopedMs timer(report_.counts.recovery_ms);
     step_now_ = now;
     // Nothing may read device memory while it is repaired; what the checker
     // found meanwhile is handled with the rest.
@@ -329,15 +312,15 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
       // Root causes first: a corrupted weight explains a range failure of
       // the step that read it, and is what a stuck bit is reported as.
       std::stable_partition(failures.begin(), failures.end(),
-                            [](const Failure& f) { return std::string(f.check) == "weight"; });
+                            [](const Failure& f) { return f.check == FailedCheck::kWeight; });
       std::set<size_t> weight_repair_steps;
       for (const Failure& f : failures) {
         ++report_.counts.detections;
         if (!flips_in) ++report_.counts.false_alarms;
         const std::string& node =
             f.step < plan.steps().size() ? g.nodes[plan.steps()[f.step].node].name : "<outputs>";
-        ++report_.counts.by_site[fmt::format("{}/{}", node, f.check)];
-        const bool weight = std::string(f.check) == "weight";
+        ++report_.counts.by_site[fmt::format("{}/{}", node, check_name(f.check))];
+        const bool weight = f.check == FailedCheck::kWeight;
         // A weight whose repaired bits are wrong again is stuck; new flips
         // elsewhere in it are not. An activation cannot tell which bits
         // failed, but re-executed steps see no new flips (their moments have
@@ -355,7 +338,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
         if (weight && !stuck) weight_repair_steps.insert(f.step);
         if (stuck || restarts_this_run_ >= kMaxRestarts || gave_up_) {
           if (!gave_up_) {
-            report_.uncorrectable.push_back({node, g.values[f.value].name, f.check});
+            report_.uncorrectable.push_back({node, g.values[f.value].name, check_name(f.check)});
             ++report_.counts.uncorrectable;
           }
           gave_up_ = true;
@@ -365,10 +348,10 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
         if (weight) {
           remember_repair(plan, f.value);
           weights_repaired |= plan.restore_constant(f.value);
-        } else if (std::string(f.check) == "checksum") {
+        } else if (f.check == FailedCheck::kChecksum) {
           // Corrupted in memory after it was written: recompute it (a graph
           // input is copied in again from the host copy).
-          const ValueCheck& c = st_->checks[f.value];
+          const ValueCheck& c = st_->t.checks[f.value];
           if (c.input) {
             reload.push_back(c.input_index);  // nothing to re-run
             repaired_in_place = true;
@@ -381,7 +364,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
           }
         } else {
           // Out of range when written: a corrupted weight of this step.
-          for (const WeightCheck& w : st_->weights[f.step])
+          for (const WeightCheck& w : st_->t.weights[f.step])
             weights_repaired |= plan.restore_constant(w.value);
         }
         RestartPoint rp = restart_point(plan, std::min(from, now), now);
@@ -392,8 +375,8 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
       for (size_t i : reload) ex.reload_input(i);
       reload.clear();
       if (restart < verified_from && restart <= now) {
-        for (ValueId v : st_->read_checks[restart])
-          if (!value_ok(ex, v)) pending_.push_back({restart, v, "checksum"});
+        for (ValueId v : st_->t.read_checks[restart])
+          if (!value_ok(ex, v)) pending_.push_back({restart, v, read_failure(v)});
         verified_from = restart;
       }
     }
@@ -448,112 +431,15 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
   }
 
   void build_checks(Plan& plan, PlanState& st, const ProtectionPlan& pp) {
-    const Graph& g = plan.graph();
-    const auto& vals = plan.values();
-    const size_t nsteps = plan.steps().size();
-    st.checks.assign(vals.size(), {});
-    st.sums.assign(vals.size(), {});
-    st.write_checks.assign(nsteps, {});
-    st.read_checks.assign(nsteps + 1, {});
-    st.weights.assign(nsteps, {});
-    std::vector<ValueId> checked;
-    int64_t metadata = 0;
-    for (ValueId v = 0; v < vals.size(); ++v) {
-      const PlannedValue& pv = vals[v];
-      if (pv.storage != Storage::kArena || pv.info.dtype != DType::kF32) continue;
-      auto it = pp.activations.find(g.values[v].name);
-      if (it == pp.activations.end()) continue;
-      const ActivationPlan& a = it->second;
-      if (a.nonrobust_mask == 0) continue;  // every bit robust: ignore
-      ValueCheck& c = st.checks[v];
-      c.kind = a.has_vulnerable() && !range_only_ ? CheckKind::kSum : CheckKind::kRangeRead;
-      c.mask = a.nonrobust_mask;
-      const auto& shape = pv.info.shape;
-      int64_t numel = shape_numel(shape);
-      // Per-channel bounds where the channel axis is real and short; one
-      // range for the tensor where axis 1 holds the batch, or thousands of
-      // features (their bounds would not fit the reliable budget).
-      if (a.lo.size() > 1 && a.lo.size() <= kMaxChannelBounds && shape.size() >= 2 &&
-          shape[1] == static_cast<int64_t>(a.lo.size())) {
-        c.layout.channels = shape[1];
-        c.layout.inner = 1;
-        for (size_t d = 2; d < shape.size(); ++d) c.layout.inner *= shape[d];
-        c.layout.outer = numel / std::max<int64_t>(1, c.layout.channels * c.layout.inner);
-        c.lo = a.lo;
-        c.hi = a.hi;
-      } else {
-        c.layout.outer = numel;
-        c.lo = {*std::min_element(a.lo.begin(), a.lo.end())};
-        c.hi = {*std::max_element(a.hi.begin(), a.hi.end())};
-      }
-      for (size_t k = 0; k < c.lo.size(); ++k) {
-        float span = std::isfinite(c.hi[k] - c.lo[k])
-                         ? std::max(std::abs(c.lo[k]), std::abs(c.hi[k]))
-                         : 0.0f;
-        c.lo[k] = widen_lo(c.lo[k], span);
-        c.hi[k] = widen_hi(c.hi[k], span);
-      }
-      for (size_t i = 0; i < g.inputs.size(); ++i)
-        if (g.inputs[i] == v) c.input = true, c.input_index = i;
-      metadata += static_cast<int64_t>(c.lo.size() * 2 * sizeof(float) + sizeof(Fingerprint) +
-                                       sizeof(uint32_t));
-      checked.push_back(v);
-    }
-    // Weights: verified after every step that reads them.
-    std::set<ValueId> weight_set;
-    for (size_t s = 0; s < nsteps; ++s)
-      for (ValueId v : plan.steps()[s].inputs) {
-        if (v == kNoId || vals[v].storage != Storage::kConstant) continue;
-        if (vals[v].region != Region::kDevice || vals[v].constant.nbytes() == 0) continue;
-        WeightCheck w{v, {}, weight_sums_ && vals[v].constant.nbytes() % 4 == 0};
-        if (w.by_sum)
-          w.golden_sum = masked_crc(vals[v].golden.data(), vals[v].golden.nbytes() / 4, ~0u);
-        st.weights[s].push_back(w);
-        if (w.by_sum && weight_set.insert(v).second) metadata += sizeof(Fingerprint);
-      }
-
-    st.alloc = choose_allocation(plan, pp, checked, metadata, budget_);
-    apply_allocation(plan, st.alloc);
-    for (ValueId v : st.alloc.placed) st.checks[v].kind = CheckKind::kNone;
-    for (ValueId v : checked) {
-      const ValueCheck& c = st.checks[v];
-      if (c.kind == CheckKind::kNone) continue;
-      ++st.checked;
-      st.range_only += c.kind == CheckKind::kRangeRead;
-      if (c.kind == CheckKind::kSum && vals[v].first_step >= 0)
-        st.write_checks[static_cast<size_t>(vals[v].first_step)].push_back(v);
-      for (size_t r : plan.readers(v)) st.read_checks[r].push_back(v);
-      if (vals[v].last_step == static_cast<int64_t>(nsteps)) st.read_checks[nsteps].push_back(v);
-    }
-    report_.checked_values = st.checked;
-    report_.range_only_values = st.range_only;
-    report_.placed_values = static_cast<int64_t>(st.alloc.placed.size());
-    report_.counts.reliable_bytes = std::max(report_.counts.reliable_bytes, st.alloc.used_bytes());
-    if (log_) {
-      fmt::print(log_,
-                 "save: batch {}: {} activations checked ({} by range only, {} by range + "
-                 "checksum), {} weights verified against the {}; reliable memory {} of {} "
-                 "budget ({} of {} inference bytes): metadata {} B, {} activations placed "
-                 "({} B)",
-                 plan.input_infos().empty() || plan.input_infos()[0].shape.empty()
-                     ? 0
-                     : plan.input_infos()[0].shape[0],
-                 st.checked, st.range_only, st.checked - st.range_only, count_weights(st),
-                 weight_sums_ ? "golden checksums" : "host copy", st.alloc.used_bytes(),
-                 st.alloc.budget_bytes, budget_.str(), st.alloc.inference_bytes,
-                 st.alloc.metadata_bytes, st.alloc.placed.size(), st.alloc.placed_bytes);
-      if (!st.alloc.left_in_device.empty())
-        fmt::print(log_, "; {} checked activations left in device memory (over budget)",
-                   st.alloc.left_in_device.size());
-      fmt::print(log_, "\n");
-    }
-  }
-
-  static size_t count_weights(const PlanState& st) {
-    std::set<ValueId> w;
-    for (const auto& ws : st.weights)
-      for (const WeightCheck& c : ws) w.insert(c.value);
-    return w.size();
+    st.t = build_check_tables(plan, pp, budget_, settings_);
+    st.sums.assign(plan.values().size(), {});
+    apply_allocation(plan, st.t.alloc);
+    report_.checked_values = st.t.checked;
+    report_.range_only_values = st.t.range_only;
+    report_.placed_values = static_cast<int64_t>(st.t.alloc.placed.size());
+    report_.counts.reliable_bytes =
+        std::max(report_.counts.reliable_bytes, st.t.alloc.used_bytes());
+    if (log_) fmt::print(log_, "{}\n", describe_check_tables(plan, st.t, budget_, settings_));
   }
 
   // Per run: beyond this many restarts, report and stop.
@@ -561,7 +447,6 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
   // Failures of one activation in new territory before it counts as stuck
   // anyway (a safety net; the replay rule is the real test).
   static constexpr int kActivationRetries = 1000;
-  static constexpr size_t kMaxChannelBounds = 256;
 
   // The bytes of weight `v` that differ from the host copy, as (offset, xor).
   static std::vector<std::pair<size_t, uint8_t>> weight_diff(const Plan& plan, ValueId v) {
@@ -591,8 +476,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
   std::deque<ProtectionPlan> plans_;  // stable references: PlanStates were built from them
   PlanSource source_;
   Budget budget_;
-  bool weight_sums_;
-  bool range_only_;  // --activation-check range
+  CheckSettings settings_;
   std::FILE* log_;
   std::map<const Plan*, std::unique_ptr<PlanState>> states_;
   PlanState* st_ = nullptr;
@@ -603,14 +487,13 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
   int restarts_this_run_ = 0;
   bool gave_up_ = false;
   int64_t frontier_ = -1;  // the furthest step whose after_step has run
-  bool sync_reads_ = false;
-  int64_t detections_before_run_ = 0;
-  size_t step_now_ = 0;  // the step after which recover() runs
+  size_t step_now_ = 0;    // the step after which recover() runs
   bool ranges_on_ = true;
   SaveRunReport report_;
   std::mutex async_mu_;
   std::vector<Failure> async_failures_;  // found on the checker thread
-  CheckerThread checker_;                // last: joined first on destruction
+  std::atomic<bool> has_async_failures_{false};
+  CheckerThread checker_;  // last: joined first on destruction
 };
 
 }  // namespace
@@ -642,9 +525,11 @@ std::unique_ptr<eval::Protection> make_save_protection(Session& session,
   }
   // Without a plan file, each input shape the run plans is analysed when
   // first seen (protection_plan_for): bounds derived at the shapes that run.
-  return std::make_unique<SaveProtectionImpl>(
-      session, std::move(plans), std::move(source), budget, opts.weight_check == "checksum",
-      opts.activation_check == "range", opts.async_checks, opts.log);
+  CheckSettings settings;
+  settings.weight_sums = opts.weight_check == "checksum";
+  settings.range_only = opts.activation_check == "range";
+  return std::make_unique<SaveProtectionImpl>(session, std::move(plans), std::move(source), budget,
+                                              settings, opts.async_checks, opts.log);
 }
 
 const SaveRunReport* save_report(const eval::Protection& p) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -57,6 +58,40 @@ TEST(Checks, FingerprintCatchesOppositeFlipsOfOneBitAndIgnoresMaskedBits) {
       EXPECT_NE(masked_crc(u.data(), n, mask), g) << n << " bit " << b;
     }
   }
+}
+
+// The one-pass write check gives exactly the verdict of range_check and the
+// fingerprint of masked_crc, for every layout kind and for sizes around the
+// block and quarter boundaries, with the bad element anywhere.
+TEST(Checks, OnePassWriteCheckMatchesRangeCheckAndFingerprint) {
+  const ChannelLayout layouts[] = {{1, 1, 0}, {1, 7, 1}, {0, 5, 9}, {0, 3, 1000}};
+  for (ChannelLayout base : layouts)
+    for (int64_t n : {1, 7, 8, 9, 2047, 2048, 2049, 4096 + 24, 20000}) {
+      ChannelLayout l = base;
+      if (l.inner == 0) l.inner = n;  // one range for the whole tensor
+      if (l.outer == 0) l.outer = std::max<int64_t>(1, n / (l.channels * l.inner));
+      const int64_t numel = l.outer * l.channels * l.inner;
+      std::vector<float> lo(static_cast<size_t>(l.channels)), hi(lo.size());
+      for (size_t c = 0; c < lo.size(); ++c) lo[c] = static_cast<float>(c), hi[c] = c + 1.0f;
+      std::vector<float> x(static_cast<size_t>(numel));
+      for (int64_t e = 0; e < numel; ++e) {
+        int64_t c = (e / l.inner) % l.channels;
+        x[static_cast<size_t>(e)] = static_cast<float>(c) + 0.001f * static_cast<float>(e % 997);
+      }
+      const uint32_t mask = 0xff800000u;
+      Fingerprint sum;
+      ASSERT_TRUE(range_check_and_crc(x.data(), l, lo.data(), hi.data(), mask, sum)) << numel;
+      EXPECT_EQ(sum, masked_crc(x.data(), static_cast<size_t>(numel), mask)) << numel;
+      for (int64_t bad : {int64_t{0}, numel / 3, numel / 2 + 1, numel - 1}) {
+        if (bad >= numel) continue;
+        std::vector<float> y = x;
+        y[static_cast<size_t>(bad)] = bad % 2 ? NAN : -1.0f;
+        EXPECT_FALSE(range_check_and_crc(y.data(), l, lo.data(), hi.data(), mask, sum))
+            << numel << " at " << bad;
+        EXPECT_EQ(sum, masked_crc(y.data(), static_cast<size_t>(numel), mask)) << numel;
+        EXPECT_FALSE(range_check(y.data(), l, lo.data(), hi.data()));
+      }
+    }
 }
 
 }  // namespace
