@@ -32,8 +32,8 @@ struct ProtectArgs {
   bool async_checks;
 };
 
-eval::ProtectionOptions protection_options(const ProtectArgs& a, int64_t batch, bool progress) {
-  eval::ProtectionOptions o;
+protect::ProtectionOptions protection_options(const ProtectArgs& a, int64_t batch, bool progress) {
+  protect::ProtectionOptions o;
   if (!a.plan.is_none()) o.plan_path = pyb::str(a.plan);
   if (!a.reliable_mem.is_none()) o.reliable_mem = pyb::str(a.reliable_mem);
   o.input_ranges = input_ranges(a.input_range);

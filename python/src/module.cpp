@@ -120,7 +120,7 @@ class PyProtectedModel {
                    double tolerance, const std::string& weight_check,
                    const std::string& activation_check, bool async_checks, int threads,
                    bool verbose) {
-    eval::ProtectionOptions o;
+    protect::ProtectionOptions o;
     o.log = verbose ? stderr : nullptr;
     if (!plan.is_none()) o.plan_path = pyb::str(plan);
     if (!reliable_mem.is_none()) o.reliable_mem = pyb::str(reliable_mem);
@@ -149,7 +149,7 @@ class PyProtectedModel {
                        [this](const std::vector<Tensor>& t) { return model_->run(t); });
   }
   pyb::dict report() const {
-    const protect::SaveRunReport& r = model_->report();
+    const protect::RunReport& r = model_->report();
     pyb::dict d;
     d["detections"] = r.counts.detections;
     d["false_alarms"] = r.counts.false_alarms;

@@ -282,7 +282,7 @@ class Abft : public HookBaseline {
 
 }  // namespace
 
-std::unique_ptr<eval::Protection> make_abft() {
+std::unique_ptr<protect::Protection> make_abft() {
   return std::make_unique<Abft>();
 }
 

@@ -9,13 +9,13 @@
 
 namespace save::baselines {
 
-void HookBaseline::begin_trial(const Injector* injector) {
-  injector_ = injector;
+void HookBaseline::begin_trial(const FaultStatus* faults) {
+  faults_ = faults;
   counts_ = {};
 }
 
-eval::ProtectionCounts HookBaseline::end_trial() {
-  eval::ProtectionCounts c = counts_;
+protect::ProtectionCounts HookBaseline::end_trial() {
+  protect::ProtectionCounts c = counts_;
   c.reliable_bytes = reliable_bytes();
   return c;
 }
@@ -24,7 +24,7 @@ void HookBaseline::detected(Execution& ex, size_t step, const char* check) {
   ++counts_.detections;
   // Without an injector (save run) nothing was flipped on purpose: a
   // detection there is a false alarm too.
-  if (injector_ == nullptr || injector_->applied().empty()) ++counts_.false_alarms;
+  if (faults_ == nullptr || !faults_->any_flip_applied()) ++counts_.false_alarms;
   const Plan& plan = ex.plan();
   const std::string& node = plan.graph().nodes[plan.steps()[step].node].name;
   ++counts_.by_site[node + "/" + check];
@@ -98,7 +98,7 @@ std::set<ValueId> activation_values(const Plan& plan) {
   return out;
 }
 
-int64_t run_profile(Session& session, const eval::ProtectionOptions& opts, ExecHooks& probe) {
+int64_t run_profile(Session& session, const protect::ProtectionOptions& opts, ExecHooks& probe) {
   std::string spec =
       opts.profile_data == "fashion-mnist" ? "fashion-mnist-train" : opts.profile_data;
   SAVE_CHECK(!spec.empty(), "this mode profiles activations on training data: give profile data");

@@ -1,7 +1,7 @@
 // What the hook-based baselines share: counting detections (and telling
 // false alarms from real ones by whether the injector has flipped anything
-// yet), scratch outputs for duplicate executions, timing of checks, and the
-// profiling pass of ranger/drdna over training images.
+// yet: inject/fault_status.hpp), scratch outputs for duplicate executions, timing of checks, and
+// the profiling pass of ranger/drdna over training images.
 #pragma once
 
 #include <chrono>
@@ -9,19 +9,19 @@
 #include <string>
 #include <vector>
 
-#include "eval/protection.hpp"
 #include "exec/step_runner.hpp"
+#include "protect/mode.hpp"
 
 namespace save::baselines {
 
-class HookBaseline : public eval::Protection, public ExecHooks {
+class HookBaseline : public protect::Protection, public ExecHooks {
  public:
   ExecHooks* hooks() override { return this; }
-  void begin_trial(const Injector* injector) override;
-  eval::ProtectionCounts end_trial() override;
+  void begin_trial(const FaultStatus* faults) override;
+  protect::ProtectionCounts end_trial() override;
   // What the mode counted since the last begin_trial (outside campaigns:
   // since it was made).
-  const eval::ProtectionCounts& counts() const { return counts_; }
+  const protect::ProtectionCounts& counts() const { return counts_; }
 
  protected:
   // One fault found at `step` by check `check` ("vote", "checksum", ...).
@@ -36,7 +36,8 @@ class HookBaseline : public eval::Protection, public ExecHooks {
   // Measures the time of a check into counts_.check_ms.
   class CheckTimer {
    public:
-    explicit CheckTimer(eval::ProtectionCounts& c) : c_(c), t0_(std::chrono::steady_clock::now()) {}
+    explicit CheckTimer(protect::ProtectionCounts& c)
+        : c_(c), t0_(std::chrono::steady_clock::now()) {}
     ~CheckTimer() {
       c_.check_ms +=
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0_).count();
@@ -45,14 +46,14 @@ class HookBaseline : public eval::Protection, public ExecHooks {
     CheckTimer& operator=(const CheckTimer&) = delete;
 
    private:
-    eval::ProtectionCounts& c_;
+    protect::ProtectionCounts& c_;
     std::chrono::steady_clock::time_point t0_;
   };
   // Bytes of reliable memory the mode uses (added to every trial's counts).
   virtual int64_t reliable_bytes() const { return 0; }
 
-  eval::ProtectionCounts counts_;
-  const Injector* injector_ = nullptr;
+  protect::ProtectionCounts counts_;
+  const FaultStatus* faults_ = nullptr;
   StepScratch scratch_;
 
  private:
@@ -63,7 +64,7 @@ class HookBaseline : public eval::Protection, public ExecHooks {
 // prepare() that finds the session's plans (ranger, drdna).
 class ProfiledBaseline : public HookBaseline {
  public:
-  explicit ProfiledBaseline(const eval::ProtectionOptions& opts) : opts_(opts) {}
+  explicit ProfiledBaseline(const protect::ProtectionOptions& opts) : opts_(opts) {}
   void prepare(Session& session) final {
     if (profiled_ || session.plans().empty()) return;
     profile(session);
@@ -72,7 +73,7 @@ class ProfiledBaseline : public HookBaseline {
 
  protected:
   virtual void profile(Session& session) = 0;
-  eval::ProtectionOptions opts_;
+  protect::ProtectionOptions opts_;
 
  private:
   bool profiled_ = false;
@@ -92,6 +93,6 @@ std::set<ValueId> activation_values(const Plan& plan);
 // (only full batches, so no extra plan shape is built), with `probe` as the
 // only hooks. Restores the session's hooks and its device weights first.
 // Returns the number of images run.
-int64_t run_profile(Session& session, const eval::ProtectionOptions& opts, ExecHooks& probe);
+int64_t run_profile(Session& session, const protect::ProtectionOptions& opts, ExecHooks& probe);
 
 }  // namespace save::baselines

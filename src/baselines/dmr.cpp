@@ -42,7 +42,7 @@ class Dmr : public HookBaseline {
 
 }  // namespace
 
-std::unique_ptr<eval::Protection> make_dmr() {
+std::unique_ptr<protect::Protection> make_dmr() {
   return std::make_unique<Dmr>();
 }
 

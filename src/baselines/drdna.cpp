@@ -230,7 +230,7 @@ class DrDna : public ProfiledBaseline {
 
 }  // namespace
 
-std::unique_ptr<eval::Protection> make_drdna(const eval::ProtectionOptions& opts) {
+std::unique_ptr<protect::Protection> make_drdna(const protect::ProtectionOptions& opts) {
   return std::make_unique<DrDna>(opts);
 }
 

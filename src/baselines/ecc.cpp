@@ -69,7 +69,7 @@ class Ecc : public HookBaseline {
 
 }  // namespace
 
-std::unique_ptr<eval::Protection> make_ecc() {
+std::unique_ptr<protect::Protection> make_ecc() {
   return std::make_unique<Ecc>();
 }
 

@@ -8,11 +8,11 @@
 
 namespace save::baselines {
 
-std::unique_ptr<eval::Protection> make_dmr();
-std::unique_ptr<eval::Protection> make_tmr();
-std::unique_ptr<eval::Protection> make_ecc();
-std::unique_ptr<eval::Protection> make_ranger(const eval::ProtectionOptions& opts);
-std::unique_ptr<eval::Protection> make_drdna(const eval::ProtectionOptions& opts);
-std::unique_ptr<eval::Protection> make_abft();
+std::unique_ptr<protect::Protection> make_dmr();
+std::unique_ptr<protect::Protection> make_tmr();
+std::unique_ptr<protect::Protection> make_ecc();
+std::unique_ptr<protect::Protection> make_ranger(const protect::ProtectionOptions& opts);
+std::unique_ptr<protect::Protection> make_drdna(const protect::ProtectionOptions& opts);
+std::unique_ptr<protect::Protection> make_abft();
 
 }  // namespace save::baselines

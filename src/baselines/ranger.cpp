@@ -124,7 +124,7 @@ class Ranger : public ProfiledBaseline {
 
 }  // namespace
 
-std::unique_ptr<eval::Protection> make_ranger(const eval::ProtectionOptions& opts) {
+std::unique_ptr<protect::Protection> make_ranger(const protect::ProtectionOptions& opts) {
   return std::make_unique<Ranger>(opts);
 }
 

@@ -96,7 +96,7 @@ class Tmr : public HookBaseline {
 
 }  // namespace
 
-std::unique_ptr<eval::Protection> make_tmr() {
+std::unique_ptr<protect::Protection> make_tmr() {
   return std::make_unique<Tmr>();
 }
 

@@ -23,6 +23,7 @@
 #include "eval/shard.hpp"
 #include "exec/session.hpp"
 #include "import/onnx_import.hpp"
+#include "modes/registry.hpp"
 
 namespace save::cli {
 
@@ -123,7 +124,7 @@ void add_inject_command(CLI::App& app, int& exit_code) {
     SessionOptions so;
     so.threads = a->threads;
     so.passes.enabled = !a->no_fuse;
-    eval::adapt_session_options(prot->mode, so);
+    modes::adapt_session_options(prot->mode, so);
     Session session(import_onnx_file(a->model), so);
     spec.model_sha256 = file_sha256(a->model);
     spec.protect_opts = protection_options(*prot, spec.model_sha256, a->batch);

@@ -17,9 +17,10 @@
 #include "core/stats.hpp"
 #include "data/dataset.hpp"
 #include "data/npy.hpp"
-#include "eval/protection.hpp"
 #include "exec/session.hpp"
 #include "import/onnx_import.hpp"
+#include "modes/registry.hpp"
+#include "protect/mode.hpp"
 #include "protect/save_protection.hpp"
 
 namespace save::cli {
@@ -122,20 +123,20 @@ void add_run_command(CLI::App& app, int& exit_code) {
     so.threads = args->threads;
     so.plan.use_fast_kernels = !args->reference;
     so.passes.enabled = !args->no_fuse;
-    eval::adapt_session_options(prot->mode, so);
+    modes::adapt_session_options(prot->mode, so);
     Session session(import_onnx_file(args->model), so);
     const Graph& g = session.graph();
     // A protection mode's hooks run with every inference; it (re)prepares
     // whenever a new batch shape adds a plan (a last, shorter batch).
-    std::unique_ptr<eval::Protection> protection;
+    std::unique_ptr<protect::Protection> protection;
     size_t prepared_plans = 0;
     if (prot->mode != "none") {
-      protection = eval::make_protection(
+      protection = modes::make_protection(
           prot->mode, session, protection_options(*prot, file_sha256(args->model), args->batch));
       protection->begin_trial(nullptr);
     }
     auto run_protected = [&](const std::vector<Tensor>& in) {
-      return protection ? eval::run_protected(*protection, session, in, prepared_plans)
+      return protection ? protect::run_protected(*protection, session, in, prepared_plans)
                         : session.run(in);
     };
     RunTiming tm;
@@ -259,11 +260,11 @@ void add_run_command(CLI::App& app, int& exit_code) {
     std::optional<double> accuracy;
     if (labelled && samples > 0)
       accuracy = static_cast<double>(correct) / static_cast<double>(samples);
-    eval::ProtectionCounts pc;
-    const protect::SaveRunReport* save_rep = nullptr;
+    protect::ProtectionCounts pc;
+    const protect::RunReport* save_rep = nullptr;
     if (protection) {
       pc = protection->end_trial();
-      save_rep = protect::save_report(*protection);
+      save_rep = protection->run_report();
     }
     if (args->json) {
       nlohmann::json j;

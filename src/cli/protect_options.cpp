@@ -1,13 +1,12 @@
 #include "cli/protect_options.hpp"
 
 #include "analysis/range_analysis.hpp"
+#include "modes/registry.hpp"
 
 namespace save::cli {
 
 void add_protect_options(CLI::App* c, const std::shared_ptr<ProtectArgs>& a) {
-  c->add_option("--protect", a->mode,
-                "Protection mode: none, save, or a baseline (dmr, tmr, ecc, ranger, drdna, abft)")
-      ->capture_default_str();
+  c->add_option("--protect", a->mode, modes::protect_help())->capture_default_str();
   c->add_option("--plan", a->plan,
                 "save: protection plan from `save analyze -o` (default: analyse on the fly)");
   c->add_option("--reliable-mem", a->reliable_mem,
@@ -39,9 +38,9 @@ void add_no_fuse_option(CLI::App* c, bool& no_fuse) {
               "same way");
 }
 
-eval::ProtectionOptions protection_options(const ProtectArgs& a, const std::string& model_sha256,
-                                           int64_t batch) {
-  eval::ProtectionOptions o;
+protect::ProtectionOptions protection_options(const ProtectArgs& a, const std::string& model_sha256,
+                                              int64_t batch) {
+  protect::ProtectionOptions o;
   o.plan_path = a.plan;
   o.model_sha256 = model_sha256;
   o.tolerance = a.tolerance;

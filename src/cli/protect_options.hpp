@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "eval/protection.hpp"
+#include "protect/mode.hpp"
 
 namespace save::cli {
 
@@ -29,7 +29,7 @@ void add_protect_options(CLI::App* c, const std::shared_ptr<ProtectArgs>& a);
 void add_no_fuse_option(CLI::App* c, bool& no_fuse);
 
 // The options a mode gets; `model_sha256` ties a --plan to its model.
-eval::ProtectionOptions protection_options(const ProtectArgs& a, const std::string& model_sha256,
-                                           int64_t batch);
+protect::ProtectionOptions protection_options(const ProtectArgs& a, const std::string& model_sha256,
+                                              int64_t batch);
 
 }  // namespace save::cli

@@ -14,10 +14,12 @@
 #include "data/npy.hpp"
 #include "eval/files.hpp"
 #include "eval/progress.hpp"
-#include "eval/protection.hpp"
 #include "eval/report.hpp"
 #include "eval/svg.hpp"
 #include "eval/trial_log.hpp"
+#include "exec/hook_chain.hpp"
+#include "modes/registry.hpp"
+#include "protect/mode.hpp"
 
 namespace save::eval {
 
@@ -212,7 +214,7 @@ struct RunState {
   const Scorer& scorer;
   const std::vector<int64_t>& golden;
   const std::vector<int64_t>& labels;  // empty: unlabelled
-  Protection& protection;
+  save::protect::Protection& protection;
   std::vector<int64_t> top1;   // reused across batches
   std::vector<double> lat_ms;  // reused across trials
 };
@@ -271,7 +273,7 @@ TrialResult run_trial(RunState& st, const Series& series, const FaultConfig& cfg
     throw;
   }
   st.session.set_hooks(nullptr);
-  ProtectionCounts pc = st.protection.end_trial();
+  save::protect::ProtectionCounts pc = st.protection.end_trial();
   r.detections = pc.detections;
   r.false_alarms = pc.false_alarms;
   r.recoveries = pc.recoveries;
@@ -314,14 +316,15 @@ CampaignOutcome run_campaign(const CampaignSpec& spec, Session& session, const D
       !(spec.fault.scenario == Scenario::kAccumulated && spec.fault.target == Target::kActivations),
       "the accumulated scenario flips resident weights; use --target weights or all "
       "(activations only exist during a run: use --scenario streaming)");
-  std::unique_ptr<Protection> owned =
-      spec.protection ? std::unique_ptr<Protection>() : make_protection(spec.protect, session, [&] {
-        ProtectionOptions o = spec.protect_opts;
-        if (o.model_sha256.empty()) o.model_sha256 = spec.model_sha256;
-        if (o.batch <= 0) o.batch = spec.batch;
-        return o;
-      }());
-  Protection* protection = spec.protection ? spec.protection : owned.get();
+  std::unique_ptr<save::protect::Protection> owned =
+      spec.protection ? std::unique_ptr<save::protect::Protection>()
+                      : modes::make_protection(spec.protect, session, [&] {
+                          save::protect::ProtectionOptions o = spec.protect_opts;
+                          if (o.model_sha256.empty()) o.model_sha256 = spec.model_sha256;
+                          if (o.batch <= 0) o.batch = spec.batch;
+                          return o;
+                        }());
+  save::protect::Protection* protection = spec.protection ? spec.protection : owned.get();
   Series series = Series::from(protection->name(), spec.fault);
 
   int64_t samples = data.size();

@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "data/dataset.hpp"
-#include "eval/protection.hpp"
 #include "exec/session.hpp"
 #include "inject/injector.hpp"
+#include "protect/mode.hpp"
 
 namespace save::eval {
 
@@ -47,7 +47,7 @@ struct CampaignSpec {
   int64_t trials = 1;
   FaultConfig fault;  // pattern, scenario, target, bits_per_word, burst_length
   std::string protect = "none";
-  ProtectionOptions protect_opts;  // what the mode needs to set itself up
+  save::protect::ProtectionOptions protect_opts;  // what the mode needs to set itself up
   std::string out_dir;
   // Stop after this many newly run trials (-1: no limit). Tests use it to
   // stand for a kill; the summary is then written over what is recorded.
@@ -59,7 +59,7 @@ struct CampaignSpec {
   Progress* shared_progress = nullptr;
   // A mode already set up on the session given to run_campaign (profiled or
   // analysed once, reused by many campaigns); null: make spec.protect here.
-  Protection* protection = nullptr;
+  save::protect::Protection* protection = nullptr;
   // Run only these (flips, trial) of the to-do list (null: all): one rank's
   // share of a campaign spread over several processes (eval/shard.hpp).
   const std::set<std::pair<int64_t, int64_t>>* only = nullptr;

@@ -26,6 +26,7 @@
 #include "eval/trial.hpp"
 #include "exec/session.hpp"
 #include "import/onnx_import.hpp"
+#include "modes/registry.hpp"
 #include "protect/allocation.hpp"
 
 namespace save::eval {
@@ -47,7 +48,7 @@ struct ModeRun {
   std::string model_path, model_sha256;
   std::string note;  // why it does not run ("": it runs)
   std::unique_ptr<Session> session;
-  std::unique_ptr<Protection> protection;
+  std::unique_ptr<save::protect::Protection> protection;
   int64_t inference_bytes = 0;  // one batch's weights + activation arena
   std::optional<double> golden_accuracy;
   json points = json::array();  // per (scenario, flips)
@@ -167,7 +168,8 @@ std::vector<OodSet> make_ood_sets(const EvalSpec& s, const Dataset& clean, std::
 // Sets up each mode. A mode that cannot run is an Error when named in
 // --modes, and skipped with a note when the modes are the default.
 std::vector<ModeRun> setup_modes(const EvalSpec& s, const std::string& model_sha256,
-                                 const Tensor& one_batch, const ProtectionOptions& opts) {
+                                 const Tensor& one_batch,
+                                 const save::protect::ProtectionOptions& opts) {
   bool named = !s.modes.empty();
   std::vector<ModeRun> runs;
   for (const std::string& mode : named ? s.modes : eval_modes()) {
@@ -193,13 +195,13 @@ std::vector<ModeRun> setup_modes(const EvalSpec& s, const std::string& model_sha
       SessionOptions so;
       so.threads = s.threads;
       so.passes.enabled = s.fuse;
-      adapt_session_options(m.protect, so);
+      modes::adapt_session_options(m.protect, so);
       m.session = std::make_unique<Session>(import_onnx_file(m.model_path), so);
       // What save's reliable budget is a share of, so the two agree.
       m.inference_bytes = protect::inference_memory_bytes(m.session->plan_for({one_batch}));
-      ProtectionOptions o = opts;
+      save::protect::ProtectionOptions o = opts;
       o.model_sha256 = m.model_sha256;  // a --plan for another model is refused
-      m.protection = make_protection(m.protect, *m.session, o);
+      m.protection = modes::make_protection(m.protect, *m.session, o);
     } catch (const Error& e) {
       SAVE_CHECK(!named, "mode '{}' cannot run: {} (drop it from --modes)", mode, e.what());
       m.note = e.what();
@@ -211,8 +213,8 @@ std::vector<ModeRun> setup_modes(const EvalSpec& s, const std::string& model_sha
   return runs;
 }
 
-CampaignSpec campaign_spec(const EvalSpec& s, ModeRun& m, const ProtectionOptions& opts,
-                           Progress& bar) {
+CampaignSpec campaign_spec(const EvalSpec& s, ModeRun& m,
+                           const save::protect::ProtectionOptions& opts, Progress& bar) {
   CampaignSpec c;
   c.model_path = m.model_path;
   c.model_sha256 = m.model_sha256;
@@ -253,7 +255,7 @@ json requested_series(const CampaignOutcome& o, const CampaignSpec& c) {
 
 struct Runner {
   const EvalSpec& s;
-  const ProtectionOptions& opts;
+  const save::protect::ProtectionOptions& opts;
   Progress& bar;
   int64_t ran = 0, skipped = 0;
   bool complete = true;
@@ -824,9 +826,14 @@ json mode_json(const ModeRun& m) {
 }  // namespace
 
 const std::vector<std::string>& eval_modes() {
-  static const std::vector<std::string> modes = {"none",   "save",  "dmr",  "tmr",   "ecc",
-                                                 "ranger", "drdna", "abft", "rednet"};
-  return modes;
+  // Every protection mode of the one list, then rednet: the retrained
+  // sibling model run unprotected, a row of the report, not a mode.
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> m = modes::mode_names();
+    m.push_back("rednet");
+    return m;
+  }();
+  return names;
 }
 
 EvalSpec quick_spec(EvalSpec s) {
@@ -867,7 +874,7 @@ EvalOutcome run_eval(const EvalSpec& spec) {
                   {"ood_samples", spec.ood_samples}};
   check_folder(spec, context);
 
-  ProtectionOptions opts = spec.protect_opts;
+  save::protect::ProtectionOptions opts = spec.protect_opts;
   opts.batch = spec.batch;
   opts.log = spec.progress;
   // Profiling modes learn from the training set and are scored on the test

@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "eval/protection.hpp"
 #include "inject/injector.hpp"
+#include "protect/mode.hpp"
 
 namespace save::eval {
 
@@ -51,7 +51,7 @@ struct EvalSpec {
   bool fuse = true;  // the graph passes (false: `--no-fuse`, the graph as written)
   int64_t batch = 64;
   bool quick = false;  // recorded in the results (the settings come from quick_spec)
-  ProtectionOptions protect_opts;
+  save::protect::ProtectionOptions protect_opts;
   std::FILE* progress = stderr;  // the bar over the whole eval, and notes (null: silent)
   bool progress_tty = false;
   int64_t max_new_trials = -1;  // tests: stop after this many new trials (stands for a kill)

@@ -19,7 +19,7 @@ std::vector<double> run_batches(const LatencyEntrant& e, const std::vector<Tenso
   e.protection->begin_trial(nullptr);
   for (const Tensor& b : batches) {
     auto t0 = Clock::now();
-    run_protected(*e.protection, *e.session, {b}, prepared);
+    save::protect::run_protected(*e.protection, *e.session, {b}, prepared);
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   }
   detections += e.protection->end_trial().detections;

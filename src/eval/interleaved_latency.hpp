@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "core/tensor.hpp"
-#include "eval/protection.hpp"
 #include "exec/session.hpp"
+#include "protect/mode.hpp"
 
 namespace save::eval {
 
@@ -27,7 +27,7 @@ namespace save::eval {
 struct LatencyEntrant {
   std::string mode;
   Session* session = nullptr;
-  Protection* protection = nullptr;
+  save::protect::Protection* protection = nullptr;
 };
 
 struct ModeLatency {

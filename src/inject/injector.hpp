@@ -20,6 +20,7 @@
 
 #include "exec/hooks.hpp"
 #include "exec/session.hpp"
+#include "inject/fault_status.hpp"
 #include "inject/memory_map.hpp"
 #include "inject/rng.hpp"
 
@@ -65,7 +66,7 @@ void flip_value_bit(Plan& plan, BitAddress a);
 std::vector<BitAddress> draw_locations(const MemoryMap& map, const std::vector<size_t>& candidates,
                                        const FaultConfig& cfg, int64_t count, Rng& rng);
 
-class Injector : public ExecHooks {
+class Injector : public ExecHooks, public FaultStatus {
  public:
   Injector(Session& session, FaultConfig cfg);
   // Starts a trial: repairs the device constants from the host copy, then
@@ -75,6 +76,7 @@ class Injector : public ExecHooks {
   // Undoes everything: device constants back to golden.
   void end_trial();
   const std::vector<FlipRecord>& applied() const { return applied_; }
+  bool any_flip_applied() const override { return !applied_.empty(); }
 
   void on_run_begin(Execution& ex) override;
   size_t after_step(Execution& ex, size_t step) override;

@@ -6,13 +6,13 @@
 namespace save::protect {
 
 namespace {
-eval::ProtectionOptions with_hash(eval::ProtectionOptions o, const std::string& path) {
+ProtectionOptions with_hash(ProtectionOptions o, const std::string& path) {
   if (o.model_sha256.empty()) o.model_sha256 = file_sha256(path);
   return o;
 }
 }  // namespace
 
-ProtectedModel::ProtectedModel(const std::string& onnx_path, eval::ProtectionOptions options,
+ProtectedModel::ProtectedModel(const std::string& onnx_path, ProtectionOptions options,
                                SessionOptions session_options)
     : session_(import_onnx_file(onnx_path), session_options),
       protection_(make_save_protection(session_, with_hash(std::move(options), onnx_path))) {
@@ -20,11 +20,11 @@ ProtectedModel::ProtectedModel(const std::string& onnx_path, eval::ProtectionOpt
 }
 
 std::vector<Tensor> ProtectedModel::run(const std::vector<Tensor>& inputs) {
-  return eval::run_protected(*protection_, session_, inputs, prepared_plans_);
+  return run_protected(*protection_, session_, inputs, prepared_plans_);
 }
 
-const SaveRunReport& ProtectedModel::report() const {
-  return *save_report(*protection_);
+const RunReport& ProtectedModel::report() const {
+  return *protection_->run_report();
 }
 
 }  // namespace save::protect

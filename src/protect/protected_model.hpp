@@ -13,31 +13,31 @@
 #include <string>
 #include <vector>
 
-#include "eval/protection.hpp"
 #include "exec/session.hpp"
+#include "protect/mode.hpp"
 #include "protect/save_protection.hpp"
 
 namespace save::protect {
 
 class ProtectedModel {
  public:
-  explicit ProtectedModel(const std::string& onnx_path, eval::ProtectionOptions options = quiet(),
+  explicit ProtectedModel(const std::string& onnx_path, ProtectionOptions options = quiet(),
                           SessionOptions session_options = {});
   // Inputs in graph order. Outputs are released only after every check
   // covering them passed (or the fault was repaired and the work redone).
   std::vector<Tensor> run(const std::vector<Tensor>& inputs);
   // Counts since construction: detections, recoveries, uncorrectable faults.
-  const SaveRunReport& report() const;
+  const RunReport& report() const;
   Session& session() { return session_; }
 
  private:
-  static eval::ProtectionOptions quiet() {
-    eval::ProtectionOptions o;
+  static ProtectionOptions quiet() {
+    ProtectionOptions o;
     o.log = nullptr;
     return o;
   }
   Session session_;
-  std::unique_ptr<eval::Protection> protection_;
+  std::unique_ptr<Protection> protection_;
   size_t prepared_plans_ = 0;
 };
 

@@ -79,7 +79,7 @@ struct PlanSource {
   std::string model_sha256;
 };
 
-class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
+class SaveProtectionImpl final : public Protection, public ExecHooks {
  public:
   SaveProtectionImpl(Session& session, std::deque<ProtectionPlan> plans, PlanSource source,
                      Budget budget, CheckSettings settings, bool async_checks, std::FILE* log)
@@ -100,14 +100,14 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     return n;
   }
   ExecHooks* hooks() override { return this; }
-  const SaveRunReport& report() const { return report_; }
+  const RunReport* run_report() const override { return &report_; }
 
   void prepare(Session& session) override {
     for (Plan* p : session.plans()) state_for(*p);
   }
 
-  void begin_trial(const Injector* injector) override {
-    injector_ = injector;
+  void begin_trial(const FaultStatus* faults) override {
+    faults_ = faults;
     int64_t reliable = report_.counts.reliable_bytes;
     report_.counts = {};
     report_.counts.reliable_bytes = reliable;
@@ -115,7 +115,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     report_.inputs_outside_constraint = 0;
   }
 
-  eval::ProtectionCounts end_trial() override { return report_.counts; }
+  ProtectionCounts end_trial() override { return report_.counts; }
 
   // ---- hooks ----
 
@@ -298,7 +298,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
     Plan& plan = ex.plan();
     const Graph& g = plan.graph();
     // Outside a campaign nothing is flipped: every detection is a false alarm.
-    bool flips_in = injector_ != nullptr && !injector_->applied().empty();
+    bool flips_in = faults_ != nullptr && faults_->any_flip_applied();
     size_t restart = now + 1;
     std::vector<size_t> reload;
     bool weights_repaired = false, repaired_in_place = false;
@@ -480,7 +480,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
   std::FILE* log_;
   std::map<const Plan*, std::unique_ptr<PlanState>> states_;
   PlanState* st_ = nullptr;
-  const Injector* injector_ = nullptr;
+  const FaultStatus* faults_ = nullptr;
   std::vector<Failure> pending_;
   std::map<std::pair<size_t, ValueId>, int> retries_;
   std::map<ValueId, std::vector<std::pair<size_t, uint8_t>>> repaired_;  // this run
@@ -489,7 +489,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
   int64_t frontier_ = -1;  // the furthest step whose after_step has run
   size_t step_now_ = 0;    // the step after which recover() runs
   bool ranges_on_ = true;
-  SaveRunReport report_;
+  RunReport report_;
   std::mutex async_mu_;
   std::vector<Failure> async_failures_;  // found on the checker thread
   std::atomic<bool> has_async_failures_{false};
@@ -498,8 +498,7 @@ class SaveProtectionImpl final : public eval::Protection, public ExecHooks {
 
 }  // namespace
 
-std::unique_ptr<eval::Protection> make_save_protection(Session& session,
-                                                       const eval::ProtectionOptions& opts) {
+std::unique_ptr<Protection> make_save_protection(Session& session, const ProtectionOptions& opts) {
   SAVE_CHECK(opts.weight_check == "host" || opts.weight_check == "checksum",
              "--weight-check must be 'host' or 'checksum' (got '{}')", opts.weight_check);
   SAVE_CHECK(opts.activation_check == "full" || opts.activation_check == "range",
@@ -530,11 +529,6 @@ std::unique_ptr<eval::Protection> make_save_protection(Session& session,
   settings.range_only = opts.activation_check == "range";
   return std::make_unique<SaveProtectionImpl>(session, std::move(plans), std::move(source), budget,
                                               settings, opts.async_checks, opts.log);
-}
-
-const SaveRunReport* save_report(const eval::Protection& p) {
-  const auto* s = dynamic_cast<const SaveProtectionImpl*>(&p);
-  return s ? &s->report() : nullptr;
 }
 
 }  // namespace save::protect

@@ -26,32 +26,13 @@
 #include <string>
 #include <vector>
 
-#include "eval/protection.hpp"
+#include "protect/mode.hpp"
 #include "protect/protection_plan.hpp"
 
 namespace save::protect {
 
-// One uncorrectable fault: where it kept coming back.
-struct Uncorrectable {
-  std::string node;   // the step's node
-  std::string value;  // the value that failed its check
-  std::string check;  // "weight", "range", "checksum"
-};
-
-// What a `save run --protect save` reports beyond the campaign counts.
-struct SaveRunReport {
-  eval::ProtectionCounts counts;
-  std::vector<Uncorrectable> uncorrectable;
-  int64_t inputs_outside_constraint = 0;  // runs whose inputs left the constraint
-  int64_t checked_values = 0, range_only_values = 0, placed_values = 0;
-};
-
 // Builds the mode: loads opts.plan_path (refused if made for another model)
 // or runs the analysis on the fly.
-std::unique_ptr<eval::Protection> make_save_protection(Session& session,
-                                                       const eval::ProtectionOptions& opts);
-
-// The report of a mode made by make_save_protection (null for other modes).
-const SaveRunReport* save_report(const eval::Protection& p);
+std::unique_ptr<Protection> make_save_protection(Session& session, const ProtectionOptions& opts);
 
 }  // namespace save::protect

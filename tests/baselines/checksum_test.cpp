@@ -35,10 +35,10 @@ TEST_P(Abft, DetectsACorruptedWeightAndRecoversFromTheHostCopy) {
   // The top exponent bit of a small weight: ~1e38, as wrong as it gets.
   ValueId w = corrupt_weight(s, plan, GetParam().first, GetParam().second, 30);
   ASSERT_NE(w, kNoId);
-  auto abft = make_baseline("abft", s, quiet_options());
+  auto abft = modes::make_protection("abft", s, quiet_options());
   abft->begin_trial(nullptr);
   auto out = run_with(s, c.x, {abft->hooks()});
-  eval::ProtectionCounts n = abft->end_trial();
+  protect::ProtectionCounts n = abft->end_trial();
   EXPECT_EQ(n.detections, 1);
   EXPECT_EQ(n.recoveries, 1);
   EXPECT_EQ(n.uncorrectable, 0);
@@ -58,7 +58,7 @@ TEST(AbftResNet, NoAlarmFaultFreeAndEveryConvWeightCovered) {
   // last convolution's weights.
   Case c("resnet", 8, "abft");
   Session& s = c.session;
-  auto abft = make_baseline("abft", s, quiet_options());
+  auto abft = modes::make_protection("abft", s, quiet_options());
   abft->begin_trial(nullptr);
   EXPECT_TRUE(same_outputs(run_with(s, c.x, {abft->hooks()}), c.golden));
   EXPECT_EQ(abft->end_trial().detections, 0);
@@ -72,7 +72,7 @@ TEST(AbftResNet, NoAlarmFaultFreeAndEveryConvWeightCovered) {
   s.constants_changed();
   abft->begin_trial(nullptr);
   EXPECT_TRUE(same_outputs(run_with(s, c.x, {abft->hooks()}), c.golden));
-  eval::ProtectionCounts n = abft->end_trial();
+  protect::ProtectionCounts n = abft->end_trial();
   EXPECT_EQ(n.detections, 1);
   EXPECT_EQ(n.recoveries, 1);
 }
@@ -81,16 +81,16 @@ TEST(AbftLimits, AnOutputFlipIsCaughtAnInputFlipIsNot) {
   Case c("cnn", 16, "abft");
   Session& s = c.session;
   {
-    auto abft = make_baseline("abft", s, quiet_options());
+    auto abft = modes::make_protection("abft", s, quiet_options());
     abft->begin_trial(nullptr);
     Flipper flip("Conv", 11, 30);  // the Conv's own output, right after the write
     auto out = run_with(s, c.x, {&flip, abft->hooks()});
-    eval::ProtectionCounts n = abft->end_trial();
+    protect::ProtectionCounts n = abft->end_trial();
     EXPECT_EQ(n.detections, 1);
     EXPECT_TRUE(same_outputs(out, c.golden));
   }
   {
-    auto abft = make_baseline("abft", s, quiet_options());
+    auto abft = modes::make_protection("abft", s, quiet_options());
     abft->begin_trial(nullptr);
     Flipper flip("MaxPool", 11, 30);  // what the second Conv reads
     run_with(s, c.x, {&flip, abft->hooks()});

@@ -10,11 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "baselines/registry.hpp"
 #include "data/dataset.hpp"
-#include "eval/protection.hpp"
+#include "exec/hook_chain.hpp"
 #include "exec/session.hpp"
 #include "import/onnx_import.hpp"
+#include "modes/registry.hpp"
+#include "protect/mode.hpp"
 
 namespace save::baselines::test {
 
@@ -78,7 +79,7 @@ inline std::vector<int64_t> top1(const Tensor& logits) {
 // Runs `inputs` with `hooks` chained in order; restores no hooks afterwards.
 inline std::vector<Tensor> run_with(Session& s, const Tensor& input,
                                     std::vector<ExecHooks*> hooks) {
-  eval::HookChain chain(std::move(hooks));
+  HookChain chain(std::move(hooks));
   s.set_hooks(&chain);
   std::vector<Tensor> out = s.run({input});
   s.set_hooks(nullptr);
@@ -88,7 +89,7 @@ inline std::vector<Tensor> run_with(Session& s, const Tensor& input,
 // Session options as the CLI gives a mode (abft: no fused nodes).
 inline SessionOptions options_for(const std::string& mode) {
   SessionOptions so;
-  eval::adapt_session_options(mode, so);
+  modes::adapt_session_options(mode, so);
   return so;
 }
 
@@ -105,8 +106,8 @@ struct Case {
   Plan& plan() { return session.plan_for({x}); }
 };
 
-inline eval::ProtectionOptions quiet_options(int64_t profile_samples = 256, int64_t batch = 16) {
-  eval::ProtectionOptions o;
+inline protect::ProtectionOptions quiet_options(int64_t profile_samples = 256, int64_t batch = 16) {
+  protect::ProtectionOptions o;
   o.profile_samples = profile_samples;
   o.batch = batch;
   o.log = nullptr;

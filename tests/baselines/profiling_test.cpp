@@ -52,8 +52,8 @@ const std::string& profile_npy() {
   return file.path;
 }
 
-eval::ProtectionOptions profile_options() {
-  eval::ProtectionOptions o = quiet_options(256, 16);
+protect::ProtectionOptions profile_options() {
+  protect::ProtectionOptions o = quiet_options(256, 16);
   o.profile_data = profile_npy();
   return o;
 }
@@ -64,7 +64,7 @@ TEST_P(Profiled, NoAlarmOnTheProfilingImages) {
   Session s(import_onnx_file(model_path("cnn")), as_written());
   Tensor train = read_npy(profile_npy());
   std::vector<Tensor> golden = s.run({slice_rows(train, 0, 16)});
-  auto p = make_baseline(GetParam(), s, profile_options());
+  auto p = modes::make_protection(GetParam(), s, profile_options());
   p->prepare(s);
   p->begin_trial(nullptr);
   for (int64_t b = 0; b < 256; b += 16) run_with(s, slice_rows(train, b, b + 16), {p->hooks()});
@@ -84,13 +84,13 @@ TEST_P(Profiled, AHugeActivationIsBoundedAndTheAnswersKept) {
   run_with(s, x, {&raw, &seen_raw});
   EXPECT_GT(seen_raw.max, 1e30f);
 
-  auto p = make_baseline(GetParam(), s, profile_options());
+  auto p = modes::make_protection(GetParam(), s, profile_options());
   p->prepare(s);
   p->begin_trial(nullptr);
   Flipper flip("Relu", 40, 30);
   MaxRelu seen;
   auto out = run_with(s, x, {&flip, p->hooks(), &seen});
-  eval::ProtectionCounts n = p->end_trial();
+  protect::ProtectionCounts n = p->end_trial();
   EXPECT_EQ(n.detections, 1);
   EXPECT_EQ(n.recoveries, 1);
   EXPECT_LT(seen.max, 100.f);  // within the profiled range (and its margin)
@@ -107,12 +107,12 @@ TEST_P(Profiled, AHugeFusedActivationIsBoundedToo) {
     return std::string_view(st.def->name) == "FusedConv";
   }));
   std::vector<int64_t> want = top1(s.run({x})[0]);
-  auto p = make_baseline(GetParam(), s, profile_options());
+  auto p = modes::make_protection(GetParam(), s, profile_options());
   p->prepare(s);
   p->begin_trial(nullptr);
   Flipper flip("Conv", 40, 30);  // the first FusedConv's (post-Relu) output
   auto out = run_with(s, x, {&flip, p->hooks()});
-  eval::ProtectionCounts n = p->end_trial();
+  protect::ProtectionCounts n = p->end_trial();
   EXPECT_EQ(flip.flips, 1);
   EXPECT_EQ(n.detections, 1);
   EXPECT_EQ(top1(out[0]), want);

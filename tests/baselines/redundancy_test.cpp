@@ -11,13 +11,13 @@ namespace {
 
 TEST(Dmr, CatchesAnActivationFlipAndReRunsTheStep) {
   Case c;
-  auto dmr = make_baseline("dmr", c.session, quiet_options());
+  auto dmr = modes::make_protection("dmr", c.session, quiet_options());
   ASSERT_NE(dmr, nullptr);
   dmr->prepare(c.session);
   dmr->begin_trial(nullptr);
   Flipper flip("Conv", 5, 30);  // exponent bit: a huge value
   auto out = run_with(c.session, c.x, {&flip, dmr->hooks()});
-  eval::ProtectionCounts n = dmr->end_trial();
+  protect::ProtectionCounts n = dmr->end_trial();
   EXPECT_EQ(flip.flips, 1);
   EXPECT_TRUE(same_outputs(out, c.golden));
   EXPECT_EQ(n.detections, 1);
@@ -30,7 +30,7 @@ TEST(Dmr, CannotSeeAFlippedWeight) {
   // Both copies read the same flipped weight and agree: DMR in time is
   // blind to memory faults in its inputs (docs/BASELINES.md).
   Case c;
-  auto dmr = make_baseline("dmr", c.session, quiet_options());
+  auto dmr = modes::make_protection("dmr", c.session, quiet_options());
   Plan& plan = c.plan();
   for (PlannedValue& pv : plan.values())
     if (pv.storage == Storage::kConstant && !pv.folded && pv.info.shape.size() == 4) {
@@ -46,11 +46,11 @@ TEST(Dmr, CannotSeeAFlippedWeight) {
 
 TEST(Tmr, VotesOutEveryCorruptedElement) {
   Case c;
-  auto tmr = make_baseline("tmr", c.session, quiet_options());
+  auto tmr = modes::make_protection("tmr", c.session, quiet_options());
   tmr->begin_trial(nullptr);
   Flipper a("Conv", 7, 30), b("Gemm", 3, 31);  // two steps, two elements
   auto out = run_with(c.session, c.x, {&a, &b, tmr->hooks()});
-  eval::ProtectionCounts n = tmr->end_trial();
+  protect::ProtectionCounts n = tmr->end_trial();
   EXPECT_TRUE(same_outputs(out, c.golden));
   EXPECT_EQ(n.detections, 2);
   EXPECT_EQ(n.recoveries, 2);
@@ -62,11 +62,11 @@ TEST(RedundancyModes, NoAlarmOnFaultFreeRuns) {
   Tensor x = images(64);
   std::vector<Tensor> golden = c.session.run({x});
   for (const char* mode : {"dmr", "tmr", "ecc", "abft"}) {
-    auto p = make_baseline(mode, c.session, quiet_options());
+    auto p = modes::make_protection(mode, c.session, quiet_options());
     p->prepare(c.session);
     p->begin_trial(nullptr);
     auto out = run_with(c.session, x, {p->hooks()});
-    eval::ProtectionCounts n = p->end_trial();
+    protect::ProtectionCounts n = p->end_trial();
     EXPECT_EQ(n.detections, 0) << mode;
     EXPECT_TRUE(same_outputs(out, golden)) << mode;
   }
@@ -74,7 +74,7 @@ TEST(RedundancyModes, NoAlarmOnFaultFreeRuns) {
 
 TEST(Ecc, EverythingReliableSoNoFlipLands) {
   Case c;
-  auto ecc = make_baseline("ecc", c.session, quiet_options());
+  auto ecc = modes::make_protection("ecc", c.session, quiet_options());
   Plan& plan = c.plan();
   ecc->prepare(c.session);
   FaultConfig cfg;
@@ -85,7 +85,7 @@ TEST(Ecc, EverythingReliableSoNoFlipLands) {
   inj.begin_trial(plan, 1, 1);
   ecc->begin_trial(&inj);
   auto out = run_with(c.session, c.x, {&inj, ecc->hooks()});
-  eval::ProtectionCounts n = ecc->end_trial();
+  protect::ProtectionCounts n = ecc->end_trial();
   inj.end_trial();
   EXPECT_TRUE(inj.applied().empty());
   EXPECT_TRUE(same_outputs(out, c.golden));
@@ -96,12 +96,25 @@ TEST(Ecc, EverythingReliableSoNoFlipLands) {
   EXPECT_EQ(n.reliable_bytes, weights + static_cast<int64_t>(plan.arena_bytes()));
 }
 
-TEST(Registry, KnowsEveryBaselineAndNothingElse) {
+// The one mode list feeds the factory, the help and the names: every listed
+// mode is made under its own name, an unknown one is refused naming them all.
+TEST(Registry, EveryListedModeIsMadeUnderItsNameAndNothingElse) {
   Case c;
-  for (const std::string& m : baseline_names())
-    EXPECT_NE(make_baseline(m, c.session, quiet_options()), nullptr) << m;
-  EXPECT_EQ(make_baseline("save", c.session, quiet_options()), nullptr);
-  EXPECT_EQ(make_baseline("none", c.session, quiet_options()), nullptr);
+  ASSERT_FALSE(modes::mode_names(true).empty());
+  for (const std::string& m : modes::mode_names()) {
+    auto p = modes::make_protection(m, c.session, quiet_options());
+    ASSERT_NE(p, nullptr) << m;
+    EXPECT_EQ(p->name(), m);
+  }
+  for (const std::string& b : modes::mode_names(true))
+    EXPECT_NE(modes::protect_help().find(b), std::string::npos) << b;
+  try {
+    modes::make_protection("nonesuch", c.session, quiet_options());
+    FAIL() << "an unknown mode was accepted";
+  } catch (const Error& e) {
+    for (const std::string& m : modes::mode_names())
+      EXPECT_NE(std::string(e.what()).find(m), std::string::npos) << m;
+  }
 }
 
 }  // namespace

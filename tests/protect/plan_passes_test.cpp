@@ -8,8 +8,10 @@
 #include <filesystem>
 
 #include "core/hash.hpp"
-#include "eval/protection.hpp"
+#include "exec/hook_chain.hpp"
 #include "import/onnx_import.hpp"
+#include "modes/registry.hpp"
+#include "protect/mode.hpp"
 #include "protect/protection_plan.hpp"
 
 namespace save::protect {
@@ -46,17 +48,17 @@ TEST(PlanPasses, PlanRecordsThePassesAndRefusesOtherOnes) {
       EXPECT_NE(std::string(e.what()).find("--no-fuse"), std::string::npos) << e.what();
     }
     // `--protect save --plan` refuses it the same way.
-    eval::ProtectionOptions o;
+    protect::ProtectionOptions o;
     o.plan_path = path;
     o.model_sha256 = sha;
     o.log = nullptr;
-    EXPECT_THROW(eval::make_protection("save", *session, o), Error);
+    EXPECT_THROW(modes::make_protection("save", *session, o), Error);
   }
-  eval::ProtectionOptions ok;
+  protect::ProtectionOptions ok;
   ok.plan_path = pf;
   ok.model_sha256 = sha;
   ok.log = nullptr;
-  EXPECT_NO_THROW(eval::make_protection("save", fused, ok));
+  EXPECT_NO_THROW(modes::make_protection("save", fused, ok));
   std::filesystem::remove(pf);
   std::filesystem::remove(pp);
 }

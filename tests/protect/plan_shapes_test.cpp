@@ -11,9 +11,11 @@
 
 #include "analysis/range_analysis.hpp"
 #include "core/error.hpp"
-#include "eval/protection.hpp"
+#include "exec/hook_chain.hpp"
 #include "graph_builder.hpp"
 #include "inject/rng.hpp"
+#include "modes/registry.hpp"
+#include "protect/mode.hpp"
 #include "protect/protection_plan.hpp"
 
 namespace save::protect {
@@ -72,8 +74,8 @@ std::string temp_path(const std::string& name) {
       .string();
 }
 
-eval::ProtectionOptions options(const std::string& plan_path) {
-  eval::ProtectionOptions o;
+protect::ProtectionOptions options(const std::string& plan_path) {
+  protect::ProtectionOptions o;
   o.plan_path = plan_path;
   o.model_sha256 = "test";
   o.log = nullptr;
@@ -141,16 +143,16 @@ TEST(PlanShapes, PlanFileRefusesAnotherShape) {
   const std::string path = temp_path("plan-8x8");
   save_plan(build_plan(s, at({1, 1, 8, 8}), 1e-5, "test"), path);
   Session run(detector());
-  auto prot = eval::make_protection("save", run, options(path));
+  auto prot = modes::make_protection("save", run, options(path));
   prot->begin_trial(nullptr);
   Rng rng(5);
   size_t prepared = 0;
   // Its own shape, at two batch sizes: no alarm.
   for (int64_t batch : {1, 5})
-    eval::run_protected(*prot, run, {random_tensor({batch, 1, 8, 8}, rng, 0, 1)}, prepared);
+    protect::run_protected(*prot, run, {random_tensor({batch, 1, 8, 8}, rng, 0, 1)}, prepared);
   EXPECT_EQ(prot->end_trial().detections, 0);
   try {
-    eval::run_protected(*prot, run, {random_tensor({1, 1, 16, 16}, rng, 0, 1)}, prepared);
+    protect::run_protected(*prot, run, {random_tensor({1, 1, 16, 16}, rng, 0, 1)}, prepared);
     ADD_FAILURE() << "a plan made for 8x8 images ran at 16x16";
   } catch (const Error& e) {
     const std::string m = e.what();
@@ -162,7 +164,7 @@ TEST(PlanShapes, PlanFileRefusesAnotherShape) {
 
 TEST(PlanShapes, OnTheFlyAnalysisFollowsTheShapesThatRun) {
   Session run(detector());
-  auto prot = eval::make_protection("save", run, options(""));
+  auto prot = modes::make_protection("save", run, options(""));
   prot->begin_trial(nullptr);
   Rng rng(6);
   size_t prepared = 0;
@@ -172,9 +174,9 @@ TEST(PlanShapes, OnTheFlyAnalysisFollowsTheShapesThatRun) {
       // Random images, and the extremes of the constraint.
       const float c = k == 0 ? 0.f : 1.f;
       Tensor x = k < 2 ? random_tensor(shape, rng, c, c) : random_tensor(shape, rng, 0, 1);
-      eval::run_protected(*prot, run, {x}, prepared);
+      protect::run_protected(*prot, run, {x}, prepared);
     }
-  const eval::ProtectionCounts counts = prot->end_trial();
+  const protect::ProtectionCounts counts = prot->end_trial();
   EXPECT_EQ(counts.detections, 0);
   EXPECT_EQ(counts.false_alarms, 0);
   EXPECT_EQ(runs, 15);

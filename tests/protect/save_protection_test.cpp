@@ -15,10 +15,12 @@
 
 #include "core/hash.hpp"
 #include "data/dataset.hpp"
-#include "eval/protection.hpp"
+#include "exec/hook_chain.hpp"
 #include "import/onnx_import.hpp"
 #include "inject/injector.hpp"
+#include "modes/registry.hpp"
 #include "protect/allocation.hpp"
+#include "protect/mode.hpp"
 #include "protect/protected_model.hpp"
 #include "protect/protection_plan.hpp"
 
@@ -95,19 +97,19 @@ class Flipper : public ExecHooks {
 struct Protected {
   Session session{import_onnx_file(kModel)};
   std::string sha = file_sha256(kModel);
-  std::unique_ptr<eval::Protection> prot;
+  std::unique_ptr<protect::Protection> prot;
   std::vector<Tensor> golden;
 
   Protected() {
     golden = session.run({images()});
-    eval::ProtectionOptions o;
+    protect::ProtectionOptions o;
     o.model_sha256 = sha;
     o.log = nullptr;
     // Nothing in reliable memory: every value is checked, and the flips
     // these tests place by hand (ignoring regions) all land somewhere
     // checked.
     o.reliable_mem = "0";
-    prot = eval::make_protection("save", session, o);
+    prot = modes::make_protection("save", session, o);
     session.plan_for({images()});
     prot->prepare(session);
     prot->begin_trial(nullptr);
@@ -122,7 +124,7 @@ struct Protected {
     return {kNoId, 0};
   }
   std::vector<Tensor> run_with(ExecHooks* extra) {
-    eval::HookChain chain({extra, prot->hooks()});
+    HookChain chain({extra, prot->hooks()});
     session.set_hooks(&chain);
     std::vector<Tensor> out = session.run({images()});
     session.set_hooks(nullptr);
@@ -134,7 +136,7 @@ TEST(SaveProtection, FaultFreeRunRaisesNothingAndMatchesUnprotected) {
   Protected s;
   std::vector<Tensor> out = s.run_with(nullptr);
   EXPECT_TRUE(same_bytes(out, s.golden));
-  eval::ProtectionCounts c = s.prot->end_trial();
+  protect::ProtectionCounts c = s.prot->end_trial();
   EXPECT_EQ(c.detections, 0);
   EXPECT_EQ(c.false_alarms, 0);
   EXPECT_GT(c.reliable_bytes, 0);
@@ -165,7 +167,7 @@ TEST(SaveProtection, ActivationFlipIsDetectedAndRecoveredBitExactly) {
   s.session.set_hooks(nullptr);
   int64_t elem = std::max_element(cap.data.begin(), cap.data.end()) - cap.data.begin();
   Flipper f(v, step, elem, 22);
-  eval::HookChain plain({&f});
+  HookChain plain({&f});
   s.session.set_hooks(&plain);
   std::vector<Tensor> unprotected = s.session.run({images()});
   s.session.set_hooks(nullptr);
@@ -175,7 +177,7 @@ TEST(SaveProtection, ActivationFlipIsDetectedAndRecoveredBitExactly) {
   std::vector<Tensor> out = s.run_with(&f2);
   EXPECT_EQ(f2.flips(), 1);
   EXPECT_TRUE(same_bytes(out, s.golden));
-  eval::ProtectionCounts c = s.prot->end_trial();
+  protect::ProtectionCounts c = s.prot->end_trial();
   EXPECT_GE(c.detections, 1);
   EXPECT_EQ(c.recoveries, 1);
   EXPECT_EQ(c.uncorrectable, 0);
@@ -210,7 +212,7 @@ TEST(SaveProtection, CorruptedWeightIsRepairedFromHostCopy) {
   EXPECT_EQ(std::memcmp(p.values()[w].constant.data(), p.values()[w].golden.data(),
                         p.values()[w].golden.nbytes()),
             0);
-  eval::ProtectionCounts c = s.prot->end_trial();
+  protect::ProtectionCounts c = s.prot->end_trial();
   EXPECT_GE(c.detections, 1);
   EXPECT_GE(c.recoveries, 1);
 }
@@ -223,9 +225,9 @@ TEST(SaveProtection, StuckBitIsReportedUncorrectableNotRetriedForever) {
   ValueId w = p.steps()[conv].inputs[1];
   Flipper stuck(w, conv, 0, 30, /*stuck=*/true);
   s.run_with(&stuck);
-  eval::ProtectionCounts c = s.prot->end_trial();
+  protect::ProtectionCounts c = s.prot->end_trial();
   EXPECT_EQ(c.uncorrectable, 1);
-  const SaveRunReport* r = save_report(*s.prot);
+  const RunReport* r = s.prot->run_report();
   ASSERT_NE(r, nullptr);
   ASSERT_EQ(r->uncorrectable.size(), 1u);
   EXPECT_EQ(r->uncorrectable[0].value, s.session.graph().values[w].name);
@@ -245,27 +247,27 @@ TEST(SaveProtection, NoAlarmOnOutOfDistributionInputsInsideTheConstraint) {
     inverted.ptr<float>()[i] = 1.0f - images().ptr<const float>()[i];
     ones.ptr<float>()[i] = 1.0f;
   }
-  eval::HookChain chain({s.prot->hooks()});
+  HookChain chain({s.prot->hooks()});
   s.session.set_hooks(&chain);
   for (const Tensor* t : {&noise, &inverted, &zeros, &ones}) s.session.run({*t});
   s.session.set_hooks(nullptr);
-  eval::ProtectionCounts c = s.prot->end_trial();
+  protect::ProtectionCounts c = s.prot->end_trial();
   EXPECT_EQ(c.detections, 0);
   EXPECT_EQ(c.false_alarms, 0);
-  EXPECT_EQ(save_report(*s.prot)->inputs_outside_constraint, 0);
+  EXPECT_EQ(s.prot->run_report()->inputs_outside_constraint, 0);
 }
 
 TEST(SaveProtection, InputsOutsideTheConstraintAreReportedNotAlarmed) {
   Protected s;
   Tensor bright = images().clone();
   for (int64_t i = 0; i < bright.numel(); ++i) bright.ptr<float>()[i] *= 3.0f;
-  eval::HookChain chain({s.prot->hooks()});
+  HookChain chain({s.prot->hooks()});
   s.session.set_hooks(&chain);
   s.session.run({bright});
   s.session.set_hooks(nullptr);
-  eval::ProtectionCounts c = s.prot->end_trial();
+  protect::ProtectionCounts c = s.prot->end_trial();
   EXPECT_EQ(c.detections, 0);
-  EXPECT_EQ(save_report(*s.prot)->inputs_outside_constraint, 1);
+  EXPECT_EQ(s.prot->run_report()->inputs_outside_constraint, 1);
 }
 
 TEST(ProtectedModel, ThreeLineApiRunsCheckedAndRepairs) {
@@ -319,11 +321,11 @@ TEST(ProtectionPlan, SaveModeRefusesAPlanForAnotherModel) {
   ProtectionPlan p = build_plan(session, {}, 1e-5, std::string(64, 'a'));
   std::string path = temp_path("plan-other");
   save_plan(p, path);
-  eval::ProtectionOptions o;
+  protect::ProtectionOptions o;
   o.plan_path = path;
   o.model_sha256 = file_sha256(kModel);
   o.log = nullptr;
-  EXPECT_THROW(eval::make_protection("save", session, o), Error);
+  EXPECT_THROW(modes::make_protection("save", session, o), Error);
   std::filesystem::remove(path);
 }
 

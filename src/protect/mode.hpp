@@ -1,8 +1,9 @@
-// How a protection mode plugs into a run or a campaign (`save run|inject
-// --protect MODE`). A mode supplies executor hooks that run after the
+// The interface every protection mode implements (`save run|inject|eval
+// --protect MODE`), owned here by the layer whose modes implement it: `save`
+// in this folder, the baselines in src/baselines, `none` and the one list of
+// modes in src/modes. A mode supplies executor hooks that run after the
 // injector's (so they see the flips), may place values in the reliable
 // region before any flip lands, and counts what it detected and repaired.
-// `none` lives here, `save` in protect/, the baselines in baselines/.
 #pragma once
 
 #include <cstdint>
@@ -14,9 +15,9 @@
 
 #include "exec/hooks.hpp"
 #include "exec/session.hpp"
-#include "inject/injector.hpp"
+#include "inject/fault_status.hpp"
 
-namespace save::eval {
+namespace save::protect {
 
 // What a mode may need to set itself up. Modes ignore what they do not use.
 struct ProtectionOptions {
@@ -66,6 +67,22 @@ struct ProtectionCounts {
   std::map<std::string, int64_t> by_site;
 };
 
+// One uncorrectable fault: where it kept coming back.
+struct Uncorrectable {
+  std::string node;   // the step's node
+  std::string value;  // the value that failed its check
+  std::string check;  // "weight", "range", "checksum"
+};
+
+// What a mode reports of a run beyond the campaign counts (`save run`,
+// ProtectedModel::report, Python's m.report).
+struct RunReport {
+  ProtectionCounts counts;
+  std::vector<Uncorrectable> uncorrectable;
+  int64_t inputs_outside_constraint = 0;  // runs whose inputs left the constraint
+  int64_t checked_values = 0, range_only_values = 0, placed_values = 0;
+};
+
 class Protection {
  public:
   virtual ~Protection() = default;
@@ -78,21 +95,14 @@ class Protection {
   // that uses reliable memory marks values Region::kReliable here (the
   // injector never flips those), in every plan of the session.
   virtual void prepare(Session& session) {}
-  // `injector` tells which flips are in (applied()): a detection while it
-  // is empty is a false alarm. Null outside campaigns (save run).
-  virtual void begin_trial(const Injector* injector) {}
+  // `faults` tells whether flips are in: a detection while none is applied
+  // is a false alarm. Null outside campaigns (save run): every detection is.
+  virtual void begin_trial(const FaultStatus* faults) {}
   virtual ProtectionCounts end_trial() { return {}; }
+  // The run report of a mode that keeps one (sites of uncorrectable faults,
+  // inputs outside the constraint, what is checked); null otherwise.
+  virtual const RunReport* run_report() const { return nullptr; }
 };
-
-// Modes: none, save, and the baselines (baselines/registry.hpp). Throws
-// Error naming the known modes for an unknown one.
-// Adjusts the session options a mode needs: abft checks the outputs of the
-// linear layers, which fused nodes no longer store, so its sessions run the
-// passes without the fusing ones.
-void adapt_session_options(const std::string& mode, SessionOptions& so);
-
-std::unique_ptr<Protection> make_protection(const std::string& mode, Session& session,
-                                            const ProtectionOptions& opts = {});
 
 // Runs `inputs` protected by `p` outside a campaign (save run, the C++
 // API): prepares `p` first when they need a plan it has not seen (a new
@@ -101,20 +111,4 @@ std::unique_ptr<Protection> make_protection(const std::string& mode, Session& se
 std::vector<Tensor> run_protected(Protection& p, Session& session,
                                   const std::vector<Tensor>& inputs, size_t& prepared);
 
-// Runs several hook sets as one: each hook point in order; after_step takes
-// the earliest restart any of them asks for.
-class HookChain : public ExecHooks {
- public:
-  explicit HookChain(std::vector<ExecHooks*> hooks);
-  void on_run_begin(Execution& ex) override;
-  void before_step(Execution& ex, size_t step) override;
-  void after_kernel(Execution& ex, size_t step) override;
-  bool on_kernel_error(Execution& ex, size_t step, size_t& next) override;
-  size_t after_step(Execution& ex, size_t step) override;
-  void on_run_end(Execution& ex) override;
-
- private:
-  std::vector<ExecHooks*> hooks_;
-};
-
-}  // namespace save::eval
+}  // namespace save::protect
