@@ -37,7 +37,11 @@ void Graph::link() {
 }
 
 std::string Graph::describe(NodeId n) const {
-  return fmt::format("node '{}' ({})", nodes[n].name, nodes[n].op);
+  return node_label(nodes[n]);
+}
+
+std::string node_label(const Node& n) {
+  return fmt::format("node '{}' ({})", n.name, n.op);
 }
 
 Tensor constant_node_value(const Node& n) {
