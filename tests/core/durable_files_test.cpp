@@ -1,14 +1,13 @@
 // Durable file writes (src/core/files.*): a file written in pieces appears
 // whole or not at all, and a failed or abandoned write leaves what was there.
-#include "core/files.hpp"
-
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <string>
 
 #include "core/error.hpp"
+#include "core/files.hpp"
+#include "temp_dir.hpp"
 
 namespace save {
 namespace {
@@ -16,10 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path fresh(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / (std::to_string(getpid()) + "_core_" + name);
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
+  return test::fresh_dir("core_" + name);
 }
 
 size_t entries(const fs::path& dir) {
