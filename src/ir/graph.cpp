@@ -57,10 +57,9 @@ Tensor constant_node_value(const Node& n) {
     auto v = a.get_ints("value_ints");
     return Tensor::from<int64_t>({static_cast<int64_t>(v.size())}, v);
   }
-  fail(
-      "node '{}' ({}): needs one of the attributes value, value_float, value_floats, value_int, "
-      "value_ints (string and sparse constants are not supported)",
-      n.name, n.op);
+  node_fail(n,
+            "needs one of the attributes value, value_float, value_floats, value_int, "
+            "value_ints (string and sparse constants are not supported)");
 }
 
 }  // namespace save
