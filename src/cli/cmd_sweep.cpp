@@ -1,23 +1,20 @@
 // `save sweep MODEL`: flips each selected weight bit alone and records its
 // effect on a validation batch (see inject/sweep.hpp), with a per-bit-
 // position table, per-bit records in CSV or JSONL, and the sweep speed.
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <omp.h>
-#include <unistd.h>
 
-#include <chrono>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/protect_options.hpp"
 #include "core/error.hpp"
+#include "core/files.hpp"
 #include "data/dataset.hpp"
 #include "dist/world.hpp"
+#include "eval/progress.hpp"
 #include "eval/shard.hpp"
 #include "import/onnx_import.hpp"
 #include "inject/sweep.hpp"
@@ -26,54 +23,19 @@ namespace save::cli {
 
 namespace {
 
-std::string hms(double s) {
-  auto t = static_cast<int64_t>(std::max(0.0, s));
-  return fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60);
-}
-
-// A one-line bar on a terminal's stderr, redrawn at most 10 times a second.
-class Progress {
- public:
-  explicit Progress(uint64_t total) : total_(total), tty_(isatty(STDERR_FILENO) != 0) {}
-  void tick(uint64_t done) {
-    if (!tty_) return;
-    auto now = clock::now();
-    if (done < total_ && now - last_ < std::chrono::milliseconds(100)) return;
-    last_ = now;
-    double el = std::chrono::duration<double>(now - start_).count();
-    double rate = el > 0 ? static_cast<double>(done) / el : 0;
-    double frac = total_ ? static_cast<double>(done) / static_cast<double>(total_) : 1;
-    int filled = static_cast<int>(frac * 30);
-    std::string eta = rate > 0 ? hms(static_cast<double>(total_ - done) / rate) : "?";
-    fmt::print(stderr, "\r[{:<30}] {:5.1f}% {}/{} bits  {:.0f} bits/s  ETA {}  ",
-               std::string(static_cast<size_t>(filled), '#'), frac * 100, done, total_, rate, eta);
-    if (done >= total_) fmt::print(stderr, "\n");
-  }
-
- private:
-  using clock = std::chrono::steady_clock;
-  uint64_t total_;
-  bool tty_;
-  clock::time_point start_ = clock::now(), last_{};
-};
-
 // Per-bit records, as CSV or JSON lines by the file's extension. They go to
 // a temporary name next to --out and are renamed over it only when the sweep
-// finished: an existing file is never truncated by a run that fails, and a
-// killed sweep leaves no partial file under the --out name.
+// finished (core/files.hpp's AtomicFile): an existing file is never truncated
+// by a run that fails, and a killed sweep leaves no partial file under the
+// --out name.
 class RecordWriter {
  public:
   explicit RecordWriter(const std::string& path)
-      : jsonl_(path.ends_with(".jsonl")), path_(path), tmp_(temp_name(path)) {
-    SAVE_CHECK(path.ends_with(".csv") || jsonl_, "--out '{}' must end in .csv or .jsonl", path);
-    std::error_code ec;
-    SAVE_CHECK(!std::filesystem::is_directory(path, ec), "--out '{}' is a folder, not a file",
-               path);
-    f_.open(tmp_, std::ios::binary | std::ios::trunc);
-    SAVE_CHECK(f_.good(), "cannot write '{}' (for --out '{}')", tmp_, path);
+      : jsonl_(path.ends_with(".jsonl")), file_(checked(path)) {
     if (!jsonl_)
-      f_ << "tensor,element,bit,max_abs,max_rel,top1_changes,nonfinite,consumer_max_abs,"
-            "predicted_robust\n";
+      file_.write(
+          "tensor,element,bit,max_abs,max_rel,top1_changes,nonfinite,consumer_max_abs,"
+          "predicted_robust\n");
   }
   void write(const SweepTensor& t, const BitEffect& e) {
     if (jsonl_) {
@@ -86,40 +48,27 @@ class RecordWriter {
                        {"nonfinite", e.nonfinite},
                        {"consumer_max_abs", e.consumer_max_abs},
                        {"predicted_robust", e.predicted_robust}};  // inf is written as null
-      f_ << j.dump() << '\n';
+      file_.write(j.dump() + '\n');
     } else {
-      f_ << fmt::format("{},{},{},{:.9g},{:.9g},{},{},{:.9g},{}\n", t.name, e.element, e.bit,
-                        e.max_abs, e.max_rel, e.top1_changes, e.nonfinite ? 1 : 0,
-                        e.consumer_max_abs, e.predicted_robust ? 1 : 0);
+      file_.write(fmt::format("{},{},{},{:.9g},{:.9g},{},{},{:.9g},{}\n", t.name, e.element, e.bit,
+                              e.max_abs, e.max_rel, e.top1_changes, e.nonfinite ? 1 : 0,
+                              e.consumer_max_abs, e.predicted_robust ? 1 : 0));
     }
   }
-  // Flushes, syncs and renames the records into place.
-  void commit() {
-    f_.flush();
-    SAVE_CHECK(f_.good(), "cannot write '{}'", tmp_);
-    f_.close();
-    int fd = ::open(tmp_.c_str(), O_RDONLY | O_CLOEXEC);
-    SAVE_CHECK(fd >= 0 && ::fsync(fd) == 0, "cannot sync '{}'", tmp_);
-    ::close(fd);
-    SAVE_CHECK(::rename(tmp_.c_str(), path_.c_str()) == 0, "cannot rename '{}' to '{}': {}", tmp_,
-               path_, std::strerror(errno));
-    committed_ = true;
-  }
-  ~RecordWriter() {
-    if (!committed_) {
-      f_.close();
-      ::unlink(tmp_.c_str());
-    }
-  }
+  // Syncs and renames the records into place.
+  void commit() { file_.commit(); }
 
  private:
-  static std::string temp_name(const std::string& path) {
-    return path + ".partial." + std::to_string(::getpid());
+  static std::string checked(const std::string& path) {
+    SAVE_CHECK(path.ends_with(".csv") || path.ends_with(".jsonl"),
+               "--out '{}' must end in .csv or .jsonl", path);
+    std::error_code ec;
+    SAVE_CHECK(!std::filesystem::is_directory(path, ec), "--out '{}' is a folder, not a file",
+               path);
+    return path;
   }
   bool jsonl_;
-  std::string path_, tmp_;
-  bool committed_ = false;
-  std::ofstream f_;
+  AtomicFile file_;
 };
 
 nlohmann::json summary_json(const std::string& model, const Sweep& sw, const SweepSummary& sum,
@@ -282,11 +231,12 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
 
     std::unique_ptr<RecordWriter> writer;
     if (!args->out.empty()) writer = std::make_unique<RecordWriter>(args->out);
-    Progress bar(sw.planned_bits());
-    uint64_t done = 0;
+    eval::Progress bar(static_cast<int64_t>(sw.planned_bits()), stderr,
+                       eval::Progress::stderr_is_tty());
+    int64_t done = 0;
     SweepSummary sum = sw.run([&](const SweepTensor& t, const BitEffect& e) {
       if (writer) writer->write(t, e);
-      bar.tick(++done);
+      bar.tick(++done, "bits");
     });
     if (writer) writer->commit();
 

@@ -1,21 +1,20 @@
-// Result files that survive a kill: whole files are written to a temporary
-// name in the same folder and renamed into place (readers never see half a
-// file), and log lines are appended with one write() and an fsync so a
-// finished trial is on disk before the next one starts.
+// Result folders: one writer per folder (FolderLock) and the marker that
+// says which command's results a folder holds. The durable file writes
+// themselves live in core/files.hpp.
 #pragma once
 
 #include <string>
 
+#include "core/files.hpp"
+
 namespace save::eval {
 
-// Writes `text` to `path` atomically (tmp + fsync + rename). Throws Error.
-void write_file_atomic(const std::string& path, const std::string& text);
-// Appends `line` (must end in '\n') to `path` and fsyncs. Throws Error.
-void append_line_durable(const std::string& path, const std::string& line);
-// The whole file, or "" when it does not exist. Throws Error on read errors.
-std::string read_file_or_empty(const std::string& path);
-// Creates `dir` (and parents); throws Error naming it on failure.
-void ensure_dir(const std::string& dir);
+// The file helpers by their old names here (protect/ and cli/ call them as
+// eval::write_file_atomic).
+using save::append_line_durable;
+using save::ensure_dir;
+using save::read_file_or_empty;
+using save::write_file_atomic;
 
 // One writer per output folder: DIR/.save.lock, held with flock() for the
 // object's life (the kernel drops it when the process dies, so a killed run

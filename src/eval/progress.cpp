@@ -54,6 +54,17 @@ void Progress::finish(const std::string& label, const std::string& result, doubl
   std::fflush(out_);
 }
 
+void Progress::tick(int64_t done, const std::string& unit) {
+  if (!out_ || !tty_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (done < total_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
+  last_draw_ = now;
+  done_ = done;
+  spent_s_ = std::chrono::duration<double>(now - start_).count();
+  draw(unit);
+  if (done >= total_) this->done();
+}
+
 void Progress::done() {
   if (out_ && tty_) {
     fmt::print(out_, "\n");

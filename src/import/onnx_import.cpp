@@ -121,7 +121,7 @@ Graph convert(const onnx::ModelProto& model, const std::string& label) {
     n.op = np.op_type();
     n.domain = np.domain() == "ai.onnx" ? "" : np.domain();
     n.name = np.name().empty() ? fmt::format("{}_{}", n.op, i) : np.name();
-    std::string where = fmt::format("node '{}' ({})", n.name, n.op);
+    std::string where = node_label(n);
     SAVE_CHECK(n.domain.empty(), "{}: operator domain '{}' is not supported", where, n.domain);
     for (const auto& a : np.attribute()) n.attrs.set(a.name(), convert_attr(a, where));
     for (const auto& in : np.input()) {

@@ -28,8 +28,6 @@
 // constants that steps read instead (marked `folded`).
 #pragma once
 
-#include <array>
-#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -37,6 +35,7 @@
 
 #include "analysis/robust_masks.hpp"
 #include "exec/session.hpp"
+#include "inject/sweep_results.hpp"
 
 namespace save {
 
@@ -72,71 +71,6 @@ struct SkippedTensor {
   std::string reason;  // e.g. "folded: not swept (flows through folded constant 'x')"
 };
 
-// The effect of one flipped bit on the validation batch, over all float32
-// outputs. max_abs / max_rel are +inf when an output became NaN or Inf.
-struct BitEffect {
-  ValueId value = kNoId;
-  int64_t element = 0;
-  int bit = 0;
-  double max_abs = 0;
-  double max_rel = 0;        // max |y' - y| / max(|y|, 1e-6) over elements
-  int64_t top1_changes = 0;  // rows of the first output whose argmax moved
-  bool nonfinite = false;
-  // Largest change of the first reader step's outputs (the op that reads
-  // the weight): what bit attribution bounds by the tolerance.
-  double consumer_max_abs = 0;
-  // With predict_tolerance > 0: the most the prediction lets that change be
-  // for this flip, float rounding included (ReaderChange::bound of the
-  // flip's |dw|: analysis/robust_masks.hpp). A larger change "moved".
-  double consumer_bound = INFINITY;
-  bool stopped_early = false;     // the change vanished before the last step
-  bool predicted_robust = false;  // with predict_tolerance > 0
-};
-
-// Prediction against outcome (predict_tolerance > 0).
-struct Confusion {
-  int64_t robust_robust = 0;        // predicted robust, truly robust
-  int64_t false_robust = 0;         // predicted robust, not robust: must stay 0
-  int64_t conservative = 0;         // predicted non-robust, truly robust
-  int64_t nonrobust_nonrobust = 0;  // predicted non-robust, not robust
-  // Predicted robust but the reader's outputs moved by more than the local
-  // claim allows (consumer_bound: the local budget's exact-arithmetic share
-  // plus what rounding of a correct float32 kernel may add; must stay 0).
-  int64_t false_robust_consumer = 0;
-  void add(const BitEffect& e, double tol);
-  int64_t total() const {
-    return robust_robust + false_robust + conservative + nonrobust_nonrobust;
-  }
-};
-
-// Per bit position. Means and maxima are over finite records only (a NaN
-// output has no magnitude); nonfinite counts the others.
-struct BitPositionStats {
-  int64_t swept = 0;
-  int64_t top1_changed = 0;  // records with at least one top-1 change
-  int64_t nonfinite = 0;
-  double sum_abs = 0;
-  double max_abs = 0;
-  double top1_share() const { return swept ? static_cast<double>(top1_changed) / swept : 0; }
-  double mean_abs() const {
-    int64_t n = swept - nonfinite;
-    return n > 0 ? sum_abs / static_cast<double>(n) : 0;
-  }
-  void add(const BitEffect& e);
-};
-
-bool truly_robust(const BitEffect& e, double tol);
-
-struct SweepSummary {
-  std::array<BitPositionStats, 32> by_bit{};
-  Confusion confusion;
-  int64_t stopped_early = 0;  // re-runs that ended early (the change vanished)
-  int64_t skipped_steps = 0;  // steps not re-run: inputs identical to the fault-free run
-  int64_t bits = 0;
-  double seconds = 0;
-  double bits_per_second() const { return seconds > 0 ? static_cast<double>(bits) / seconds : 0; }
-};
-
 class Sweep {
  public:
   // `inputs` in graph.inputs order (the validation batch). Repairs the
@@ -162,7 +96,9 @@ class Sweep {
   struct Range {
     size_t offset, nbytes;
   };
-  void select();
+  void select();       // sweep_select.cpp
+  void draw_sample();  // sweep_select.cpp: the eligible bits and the sample
+  void run_golden();   // sweep_rerun.cpp: the fault-free run, every output kept
   void add_tensor(ValueId v, const std::vector<int64_t>& first_reader, bool explicit_name);
   std::vector<std::string> folded_consumers(ValueId v,
                                             const std::vector<int64_t>& first_reader) const;

@@ -37,7 +37,11 @@ void Graph::link() {
 }
 
 std::string Graph::describe(NodeId n) const {
-  return fmt::format("node '{}' ({})", nodes[n].name, nodes[n].op);
+  return node_label(nodes[n]);
+}
+
+std::string node_label(const Node& n) {
+  return fmt::format("node '{}' ({})", n.name, n.op);
 }
 
 Tensor constant_node_value(const Node& n) {
@@ -53,10 +57,9 @@ Tensor constant_node_value(const Node& n) {
     auto v = a.get_ints("value_ints");
     return Tensor::from<int64_t>({static_cast<int64_t>(v.size())}, v);
   }
-  fail(
-      "node '{}' ({}): needs one of the attributes value, value_float, value_floats, value_int, "
-      "value_ints (string and sparse constants are not supported)",
-      n.name, n.op);
+  node_fail(n,
+            "needs one of the attributes value, value_float, value_floats, value_int, "
+            "value_ints (string and sparse constants are not supported)");
 }
 
 }  // namespace save

@@ -8,8 +8,10 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/tensor.hpp"
 #include "ir/attributes.hpp"
 
@@ -67,6 +69,25 @@ struct Graph {
   void link();
   std::string describe(NodeId n) const;  // "node 'name' (Op)"
 };
+
+// "node 'name' (Op)": how every message about one node starts (import,
+// validation, shape rules, kernels), so a user can find the node in the model.
+std::string node_label(const Node& n);
+
+// Throws Error "node 'name' (Op): <message>".
+template <typename... Args>
+[[noreturn]] void node_fail(const Node& n, fmt::format_string<Args...> f, Args&&... args) {
+  fail("{}: {}", node_label(n), fmt::format(f, std::forward<Args>(args)...));
+}
+
+// SAVE_CHECK for a condition on one node's model data: the message gets the
+// node_label prefix.
+#define SAVE_NODE_CHECK(cond, node, ...)      \
+  do {                                        \
+    if (!(cond)) {                            \
+      ::save::node_fail((node), __VA_ARGS__); \
+    }                                         \
+  } while (0)
 
 // The value a Constant node defines (value / value_float(s) / value_int(s)
 // attributes). Used by the importer, which turns Constant nodes into

@@ -17,8 +17,6 @@
 
 namespace save {
 
-void register_binary_misc_ops(OpRegistry& r);  // binary_misc.cpp
-
 namespace {
 
 using namespace binary_detail;
@@ -64,7 +62,7 @@ auto apply(T a, T b, const Node& node) {
     if constexpr (K == B::kMul) return static_cast<T>(static_cast<W>(a) * static_cast<W>(b));
     if constexpr (K == B::kDiv) {
       // Truncates toward zero, like C.
-      SAVE_CHECK(b != 0, "node '{}' ({}): integer division by zero", node.name, node.op);
+      SAVE_NODE_CHECK(b != 0, node, "integer division by zero");
       if constexpr (std::is_signed_v<T>) {
         if (b == T(-1)) return static_cast<T>(W(0) - static_cast<W>(a));  // no INT_MIN / -1 trap
       }
@@ -96,10 +94,10 @@ template <B K>
 void infer_binary(InferContext& ctx) {
   const TensorInfo& a = ctx.input(0);
   const TensorInfo& b = ctx.input(1);
-  SAVE_CHECK(a.dtype == b.dtype, "node '{}' ({}): inputs must have the same type, got {} and {}",
-             ctx.node.name, ctx.node.op, dtype_name(a.dtype), dtype_name(b.dtype));
-  SAVE_CHECK(accepts(K, a.dtype), "node '{}' ({}): element type {} is not supported (want {})",
-             ctx.node.name, ctx.node.op, dtype_name(a.dtype), dtype_list_hint(K));
+  SAVE_NODE_CHECK(a.dtype == b.dtype, ctx.node, "inputs must have the same type, got {} and {}",
+                  dtype_name(a.dtype), dtype_name(b.dtype));
+  SAVE_NODE_CHECK(accepts(K, a.dtype), ctx.node, "element type {} is not supported (want {})",
+                  dtype_name(a.dtype), dtype_list_hint(K));
   const Shape bs = legacy_b_shape(ctx.node, ctx.opset, a.shape, b.shape);
   ctx.set_output(0, is_comparison(K) ? DType::kBool : a.dtype,
                  broadcast_shapes(a.shape, bs, ctx.node));
@@ -124,19 +122,17 @@ void reference_binary(const KernelContext& ctx) {
 
 template <B K, bool kMean>
 void infer_variadic(InferContext& ctx) {
-  SAVE_CHECK(ctx.num_inputs() >= 1, "node '{}' ({}): needs at least one input", ctx.node.name,
-             ctx.node.op);
+  SAVE_NODE_CHECK(ctx.num_inputs() >= 1, ctx.node, "needs at least one input");
   const TensorInfo& first = ctx.input(0);
-  SAVE_CHECK(kMean ? is_float(first.dtype) : accepts(K, first.dtype),
-             "node '{}' ({}): element type {} is not supported", ctx.node.name, ctx.node.op,
-             dtype_name(first.dtype));
+  SAVE_NODE_CHECK(kMean ? is_float(first.dtype) : accepts(K, first.dtype), ctx.node,
+                  "element type {} is not supported", dtype_name(first.dtype));
   Shape out = first.shape;
   for (size_t i = 1; i < ctx.num_inputs(); ++i) {
     const TensorInfo& in = ctx.input(i);
-    SAVE_CHECK(in.dtype == first.dtype,
-               "node '{}' ({}): all inputs must have the same type, input {} is {} but input 0 "
-               "is {}",
-               ctx.node.name, ctx.node.op, i, dtype_name(in.dtype), dtype_name(first.dtype));
+    SAVE_NODE_CHECK(in.dtype == first.dtype, ctx.node,
+                    "all inputs must have the same type, input {} is {} but input 0 "
+                    "is {}",
+                    i, dtype_name(in.dtype), dtype_name(first.dtype));
     out = broadcast_shapes(out, in.shape, ctx.node);
   }
   ctx.set_output(0, first.dtype, out);
@@ -360,7 +356,6 @@ void register_binary_ops(OpRegistry& r) {
   for (const OpDef* d : {&kAdd, &kSub, &kMul, &kDiv, &kEqual, &kGreater, &kLess, &kGreaterEq,
                          &kLessEq, &kMax, &kMin, &kSum, &kMean})
     r.add(*d);
-  register_binary_misc_ops(r);
 }
 
 }  // namespace save

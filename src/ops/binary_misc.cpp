@@ -51,9 +51,9 @@ T pow_elem(T a, E b) {
 void infer_pow(InferContext& ctx) {
   const TensorInfo& a = ctx.input(0);
   const TensorInfo& b = ctx.input(1);
-  SAVE_CHECK(a.dtype != DType::kBool && b.dtype != DType::kBool,
-             "node '{}' (Pow): bool operands are not supported (got {} and {})", ctx.node.name,
-             dtype_name(a.dtype), dtype_name(b.dtype));
+  SAVE_NODE_CHECK(a.dtype != DType::kBool && b.dtype != DType::kBool, ctx.node,
+                  "bool operands are not supported (got {} and {})", dtype_name(a.dtype),
+                  dtype_name(b.dtype));
   const Shape bs = legacy_b_shape(ctx.node, ctx.opset, a.shape, b.shape);
   ctx.set_output(0, a.dtype, broadcast_shapes(a.shape, bs, ctx.node));
 }
@@ -146,16 +146,16 @@ Shape prelu_slope_shape(const Node& node, std::span<const int64_t> x,
     s[0] = slope[0];
     return s;
   }
-  fail("node '{}' (PRelu): slope of shape {} does not broadcast to the input's shape {}", node.name,
-       shape_str(slope), shape_str(x));
+  node_fail(node, "slope of shape {} does not broadcast to the input's shape {}", shape_str(slope),
+            shape_str(x));
 }
 
 void infer_prelu(InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);
   const TensorInfo& slope = ctx.input(1);
-  SAVE_CHECK(x.dtype == slope.dtype && x.dtype != DType::kBool,
-             "node '{}' (PRelu): input and slope must have the same numeric type, got {} and {}",
-             ctx.node.name, dtype_name(x.dtype), dtype_name(slope.dtype));
+  SAVE_NODE_CHECK(x.dtype == slope.dtype && x.dtype != DType::kBool, ctx.node,
+                  "input and slope must have the same numeric type, got {} and {}",
+                  dtype_name(x.dtype), dtype_name(slope.dtype));
   prelu_slope_shape(ctx.node, x.shape, slope.shape);
   ctx.set_output(0, x.dtype, x.shape);
 }
@@ -217,11 +217,10 @@ void infer_where(InferContext& ctx) {
   const TensorInfo& c = ctx.input(0);
   const TensorInfo& x = ctx.input(1);
   const TensorInfo& y = ctx.input(2);
-  SAVE_CHECK(c.dtype == DType::kBool, "node '{}' (Where): condition must be bool, got {}",
-             ctx.node.name, dtype_name(c.dtype));
-  SAVE_CHECK(x.dtype == y.dtype,
-             "node '{}' (Where): X and Y must have the same type, got {} and {}", ctx.node.name,
-             dtype_name(x.dtype), dtype_name(y.dtype));
+  SAVE_NODE_CHECK(c.dtype == DType::kBool, ctx.node, "condition must be bool, got {}",
+                  dtype_name(c.dtype));
+  SAVE_NODE_CHECK(x.dtype == y.dtype, ctx.node, "X and Y must have the same type, got {} and {}",
+                  dtype_name(x.dtype), dtype_name(y.dtype));
   ctx.set_output(0, x.dtype,
                  broadcast_shapes(broadcast_shapes(c.shape, x.shape, ctx.node), y.shape, ctx.node));
 }

@@ -22,9 +22,9 @@ inline Shape legacy_b_shape(const Node& node, int64_t opset, std::span<const int
   int64_t axis = node.attrs.get_int("axis", 0);
   if (axis < 0) axis += rank;
   const int64_t trailing = rank - axis - static_cast<int64_t>(b.size());
-  SAVE_CHECK(axis >= 0 && trailing >= 0,
-             "node '{}' ({}): legacy broadcast axis {} does not fit shapes {} and {}", node.name,
-             node.op, node.attrs.get_int("axis", 0), shape_str(a), shape_str(b));
+  SAVE_NODE_CHECK(axis >= 0 && trailing >= 0, node,
+                  "legacy broadcast axis {} does not fit shapes {} and {}",
+                  node.attrs.get_int("axis", 0), shape_str(a), shape_str(b));
   s.insert(s.end(), static_cast<size_t>(trailing), 1);
   return s;
 }

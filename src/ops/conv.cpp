@@ -20,8 +20,6 @@
 
 namespace save {
 
-void register_conv_transpose(OpRegistry& r);
-
 namespace {
 
 struct ConvShapes {
@@ -31,25 +29,22 @@ struct ConvShapes {
 
 ConvShapes conv_shapes(const Node& node, const TensorInfo& x, const TensorInfo& w,
                        const TensorInfo* b) {
-  SAVE_CHECK(x.shape.size() >= 3 && x.shape.size() <= 5,
-             "node '{}' ({}): X must have rank 3..5 (N, C, spatial...), got shape {}", node.name,
-             node.op, shape_str(x.shape));
-  SAVE_CHECK(w.shape.size() == x.shape.size(),
-             "node '{}' ({}): W shape {} must have the rank of X shape {}", node.name, node.op,
-             shape_str(w.shape), shape_str(x.shape));
+  SAVE_NODE_CHECK(x.shape.size() >= 3 && x.shape.size() <= 5, node,
+                  "X must have rank 3..5 (N, C, spatial...), got shape {}", shape_str(x.shape));
+  SAVE_NODE_CHECK(w.shape.size() == x.shape.size(), node,
+                  "W shape {} must have the rank of X shape {}", shape_str(w.shape),
+                  shape_str(x.shape));
   ConvShapes s;
   s.n = x.shape[0];
   s.c = x.shape[1];
   s.m = w.shape[0];
   s.group = node.attrs.get_int("group", 1);
-  SAVE_CHECK(
-      s.group >= 1 && s.c % s.group == 0 && s.m % s.group == 0 && w.shape[1] * s.group == s.c,
-      "node '{}' ({}): X has {} channels, W shape {} and group {} do not match", node.name, node.op,
-      s.c, shape_str(w.shape), s.group);
+  SAVE_NODE_CHECK(
+      s.group >= 1 && s.c % s.group == 0 && s.m % s.group == 0 && w.shape[1] * s.group == s.c, node,
+      "X has {} channels, W shape {} and group {} do not match", s.c, shape_str(w.shape), s.group);
   if (b != nullptr) {
-    SAVE_CHECK(b->shape.size() == 1 && b->shape[0] == s.m,
-               "node '{}' ({}): B must have shape [{}], got {}", node.name, node.op, s.m,
-               shape_str(b->shape));
+    SAVE_NODE_CHECK(b->shape.size() == 1 && b->shape[0] == s.m, node,
+                    "B must have shape [{}], got {}", s.m, shape_str(b->shape));
   }
   std::vector<int64_t> in(x.shape.begin() + 2, x.shape.end());
   std::vector<int64_t> k(w.shape.begin() + 2, w.shape.end());
@@ -60,9 +55,9 @@ ConvShapes conv_shapes(const Node& node, const TensorInfo& x, const TensorInfo& 
 void conv_infer(InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);
   const TensorInfo& w = ctx.input(1);
-  SAVE_CHECK(is_float(x.dtype) && w.dtype == x.dtype,
-             "node '{}' ({}): X and W must both be float32 or float64, got {} and {}",
-             ctx.node.name, ctx.node.op, dtype_name(x.dtype), dtype_name(w.dtype));
+  SAVE_NODE_CHECK(is_float(x.dtype) && w.dtype == x.dtype, ctx.node,
+                  "X and W must both be float32 or float64, got {} and {}", dtype_name(x.dtype),
+                  dtype_name(w.dtype));
   ConvShapes s = conv_shapes(ctx.node, x, w, ctx.has_input(2) ? &ctx.input(2) : nullptr);
   Shape out{s.n, s.m};
   out.insert(out.end(), s.g.out.begin(), s.g.out.end());
@@ -135,8 +130,8 @@ void conv_ref_typed(const KernelContext& ctx) {
 
 void conv_reference(const KernelContext& ctx) {
   if (ctx.inputs[0].dtype == DType::kF64) return conv_ref_typed<double>(ctx);
-  SAVE_CHECK(ctx.inputs[0].dtype == DType::kF32, "node '{}' (Conv): unsupported element type {}",
-             ctx.node.name, dtype_name(ctx.inputs[0].dtype));
+  SAVE_NODE_CHECK(ctx.inputs[0].dtype == DType::kF32, ctx.node, "unsupported element type {}",
+                  dtype_name(ctx.inputs[0].dtype));
   conv_ref_typed<float>(ctx);
 }
 
@@ -216,7 +211,6 @@ const OpDef kConv{"Conv", conv_infer, conv_reference, conv_make_fast, false, con
 
 void register_conv_ops(OpRegistry& r) {
   r.add(kConv);
-  register_conv_transpose(r);
 }
 
 }  // namespace save

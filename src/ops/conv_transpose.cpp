@@ -21,25 +21,23 @@ struct DeconvShapes {
 DeconvShapes deconv_shapes(const Node& node, const TensorInfo& x, const TensorInfo& w,
                            const TensorInfo* b) {
   const Attributes& a = node.attrs;
-  SAVE_CHECK(x.shape.size() >= 3 && x.shape.size() <= 5,
-             "node '{}' ({}): X must have rank 3..5 (N, C, spatial...), got shape {}", node.name,
-             node.op, shape_str(x.shape));
-  SAVE_CHECK(w.shape.size() == x.shape.size(),
-             "node '{}' ({}): W shape {} must have the rank of X shape {}", node.name, node.op,
-             shape_str(w.shape), shape_str(x.shape));
+  SAVE_NODE_CHECK(x.shape.size() >= 3 && x.shape.size() <= 5, node,
+                  "X must have rank 3..5 (N, C, spatial...), got shape {}", shape_str(x.shape));
+  SAVE_NODE_CHECK(w.shape.size() == x.shape.size(), node,
+                  "W shape {} must have the rank of X shape {}", shape_str(w.shape),
+                  shape_str(x.shape));
   DeconvShapes s;
   s.n = x.shape[0];
   s.c = x.shape[1];
   s.group = a.get_int("group", 1);
-  SAVE_CHECK(s.group >= 1 && w.shape[0] == s.c && s.c % s.group == 0,
-             "node '{}' ({}): X has {} channels, W shape {} and group {} do not match "
-             "(W must be [C, M/group, k...])",
-             node.name, node.op, s.c, shape_str(w.shape), s.group);
+  SAVE_NODE_CHECK(s.group >= 1 && w.shape[0] == s.c && s.c % s.group == 0, node,
+                  "X has {} channels, W shape {} and group {} do not match "
+                  "(W must be [C, M/group, k...])",
+                  s.c, shape_str(w.shape), s.group);
   s.m = w.shape[1] * s.group;
   if (b != nullptr) {
-    SAVE_CHECK(b->shape.size() == 1 && b->shape[0] == s.m,
-               "node '{}' ({}): B must have shape [{}], got {}", node.name, node.op, s.m,
-               shape_str(b->shape));
+    SAVE_NODE_CHECK(b->shape.size() == 1 && b->shape[0] == s.m, node,
+                    "B must have shape [{}], got {}", s.m, shape_str(b->shape));
   }
   const size_t n = x.shape.size() - 2;
   WindowGeom& g = s.g;
@@ -47,9 +45,8 @@ DeconvShapes deconv_shapes(const Node& node, const TensorInfo& x, const TensorIn
   g.in.assign(x.shape.begin() + 2, x.shape.end());
   g.kernel.assign(w.shape.begin() + 2, w.shape.end());
   if (a.has("kernel_shape")) {
-    SAVE_CHECK(a.ints("kernel_shape") == g.kernel,
-               "node '{}' ({}): kernel_shape does not match the weight's spatial shape", node.name,
-               node.op);
+    SAVE_NODE_CHECK(a.ints("kernel_shape") == g.kernel, node,
+                    "kernel_shape does not match the weight's spatial shape");
   }
   g.stride = a.get_ints("strides", std::vector<int64_t>(n, 1));
   g.dilation = a.get_ints("dilations", std::vector<int64_t>(n, 1));
@@ -58,22 +55,22 @@ DeconvShapes deconv_shapes(const Node& node, const TensorInfo& x, const TensorIn
   std::vector<int64_t> out_shape = a.get_ints("output_shape");
   // Some exporters write the full [N, M, spatial...] output shape.
   if (out_shape.size() == n + 2) out_shape.erase(out_shape.begin(), out_shape.begin() + 2);
-  SAVE_CHECK(g.stride.size() == n && g.dilation.size() == n && pads.size() == 2 * n &&
-                 out_pad.size() == n && (out_shape.empty() || out_shape.size() == n),
-             "node '{}' ({}): strides/dilations/output_padding/output_shape need {} values and "
-             "pads {}",
-             node.name, node.op, n, 2 * n);
+  SAVE_NODE_CHECK(g.stride.size() == n && g.dilation.size() == n && pads.size() == 2 * n &&
+                      out_pad.size() == n && (out_shape.empty() || out_shape.size() == n),
+                  node,
+                  "strides/dilations/output_padding/output_shape need {} values and "
+                  "pads {}",
+                  n, 2 * n);
   const std::string auto_pad = a.get_string("auto_pad", "NOTSET");
-  SAVE_CHECK(auto_pad == "NOTSET" || auto_pad == "VALID" || auto_pad == "SAME_UPPER" ||
-                 auto_pad == "SAME_LOWER",
-             "node '{}' ({}): unknown auto_pad '{}'", node.name, node.op, auto_pad);
+  SAVE_NODE_CHECK(auto_pad == "NOTSET" || auto_pad == "VALID" || auto_pad == "SAME_UPPER" ||
+                      auto_pad == "SAME_LOWER",
+                  node, "unknown auto_pad '{}'", auto_pad);
   g.pad_begin.resize(n);
   g.pad_end.resize(n);
   g.out.resize(n);
   for (size_t i = 0; i < n; ++i) {
-    SAVE_CHECK(g.stride[i] >= 1 && g.dilation[i] >= 1 && g.kernel[i] >= 1 && out_pad[i] >= 0,
-               "node '{}' ({}): strides, dilations and kernel must be positive", node.name,
-               node.op);
+    SAVE_NODE_CHECK(g.stride[i] >= 1 && g.dilation[i] >= 1 && g.kernel[i] >= 1 && out_pad[i] >= 0,
+                    node, "strides, dilations and kernel must be positive");
     const int64_t full = g.stride[i] * (g.in[i] - 1) + out_pad[i] + g.dk(i);
     const bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
     if (!out_shape.empty() || same) {
@@ -93,8 +90,8 @@ DeconvShapes deconv_shapes(const Node& node, const TensorInfo& x, const TensorIn
       }
       g.out[i] = full - g.pad_begin[i] - g.pad_end[i];
     }
-    SAVE_CHECK(g.out[i] >= 1, "node '{}' ({}): output size {} on spatial axis {} is not positive",
-               node.name, node.op, g.out[i], i);
+    SAVE_NODE_CHECK(g.out[i] >= 1, node, "output size {} on spatial axis {} is not positive",
+                    g.out[i], i);
     // pad_end_eff is what oneDNN calls right padding (no output_padding).
   }
   g.pad_end_eff.resize(n);
@@ -106,9 +103,9 @@ DeconvShapes deconv_shapes(const Node& node, const TensorInfo& x, const TensorIn
 void deconv_infer(InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);
   const TensorInfo& w = ctx.input(1);
-  SAVE_CHECK(is_float(x.dtype) && w.dtype == x.dtype,
-             "node '{}' ({}): X and W must both be float32 or float64, got {} and {}",
-             ctx.node.name, ctx.node.op, dtype_name(x.dtype), dtype_name(w.dtype));
+  SAVE_NODE_CHECK(is_float(x.dtype) && w.dtype == x.dtype, ctx.node,
+                  "X and W must both be float32 or float64, got {} and {}", dtype_name(x.dtype),
+                  dtype_name(w.dtype));
   DeconvShapes s = deconv_shapes(ctx.node, x, w, ctx.has_input(2) ? &ctx.input(2) : nullptr);
   Shape out{s.n, s.m};
   out.insert(out.end(), s.g.out.begin(), s.g.out.end());
@@ -170,9 +167,8 @@ void deconv_ref_typed(const KernelContext& ctx) {
 
 void deconv_reference(const KernelContext& ctx) {
   if (ctx.inputs[0].dtype == DType::kF64) return deconv_ref_typed<double>(ctx);
-  SAVE_CHECK(ctx.inputs[0].dtype == DType::kF32,
-             "node '{}' (ConvTranspose): unsupported element type {}", ctx.node.name,
-             dtype_name(ctx.inputs[0].dtype));
+  SAVE_NODE_CHECK(ctx.inputs[0].dtype == DType::kF32, ctx.node, "unsupported element type {}",
+                  dtype_name(ctx.inputs[0].dtype));
   deconv_ref_typed<float>(ctx);
 }
 
@@ -263,7 +259,7 @@ const OpDef kConvTranspose{"ConvTranspose",  deconv_infer, deconv_reference,
 
 }  // namespace
 
-void register_conv_transpose(OpRegistry& r) {
+void register_conv_transpose_ops(OpRegistry& r) {
   r.add(kConvTranspose);
 }
 

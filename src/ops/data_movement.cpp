@@ -12,9 +12,6 @@
 
 namespace save {
 
-void register_pad_ops(OpRegistry& r);          // pad.cpp
-void register_depth_space_ops(OpRegistry& r);  // depth_space.cpp
-
 namespace {
 
 using std::byte;
@@ -34,26 +31,26 @@ int64_t concat_axis(const Attributes& a, int64_t opset) {
 
 void concat_infer(InferContext& ctx) {
   const Node& n = ctx.node;
-  MV_CHECK(n, ctx.num_inputs() >= 1, "needs at least one input");
+  SAVE_NODE_CHECK(ctx.num_inputs() >= 1, n, "needs at least one input");
   const TensorInfo& x0 = ctx.input(0);
   int64_t r = static_cast<int64_t>(x0.shape.size());
   // normalize_axis lets axis 0 through at rank 0 (for ops that allow it);
   // a scalar has no axis to concatenate on.
-  MV_CHECK(n, r >= 1, "inputs must have rank 1 or more (input 0 is a scalar)");
-  MV_CHECK(n, ctx.opset < 4 || ctx.attrs().has("axis"), "attribute axis is required");
+  SAVE_NODE_CHECK(r >= 1, n, "inputs must have rank 1 or more (input 0 is a scalar)");
+  SAVE_NODE_CHECK(ctx.opset < 4 || ctx.attrs().has("axis"), n, "attribute axis is required");
   int64_t axis = normalize_axis(concat_axis(ctx.attrs(), ctx.opset), r, n);
   Shape out = x0.shape;
   out[static_cast<size_t>(axis)] = 0;
   for (size_t i = 0; i < ctx.num_inputs(); ++i) {
     const TensorInfo& xi = ctx.input(i);
-    MV_CHECK(n, xi.dtype == x0.dtype, "input {} has type {}, input 0 {}", i, dtype_name(xi.dtype),
-             dtype_name(x0.dtype));
-    MV_CHECK(n, xi.shape.size() == x0.shape.size(), "input {} has rank {}, input 0 rank {}", i,
-             xi.shape.size(), x0.shape.size());
+    SAVE_NODE_CHECK(xi.dtype == x0.dtype, n, "input {} has type {}, input 0 {}", i,
+                    dtype_name(xi.dtype), dtype_name(x0.dtype));
+    SAVE_NODE_CHECK(xi.shape.size() == x0.shape.size(), n, "input {} has rank {}, input 0 rank {}",
+                    i, xi.shape.size(), x0.shape.size());
     for (size_t d = 0; d < xi.shape.size(); ++d)
-      MV_CHECK(n, d == static_cast<size_t>(axis) || xi.shape[d] == x0.shape[d],
-               "input {} has shape {}, incompatible with input 0 {} on axis {}", i,
-               shape_str(xi.shape), shape_str(x0.shape), axis);
+      SAVE_NODE_CHECK(d == static_cast<size_t>(axis) || xi.shape[d] == x0.shape[d], n,
+                      "input {} has shape {}, incompatible with input 0 {} on axis {}", i,
+                      shape_str(xi.shape), shape_str(x0.shape), axis);
     out[static_cast<size_t>(axis)] += xi.shape[static_cast<size_t>(axis)];
   }
   ctx.set_output(0, x0.dtype, std::move(out));
@@ -88,21 +85,21 @@ std::vector<int64_t> split_sizes(const Node& n, const Attributes& a, int64_t dim
     sizes = *split_input;
   } else if (a.has("num_outputs")) {
     int64_t k = a.get_int("num_outputs", 1);
-    MV_CHECK(n, k >= 1, "num_outputs must be positive, got {}", k);
+    SAVE_NODE_CHECK(k >= 1, n, "num_outputs must be positive, got {}", k);
     int64_t chunk = (dim + k - 1) / k;
     for (int64_t i = 0; i < k; ++i) sizes.push_back(std::clamp<int64_t>(dim - i * chunk, 0, chunk));
   } else {
     int64_t k = static_cast<int64_t>(num_outputs);
-    MV_CHECK(n, k >= 1, "needs at least one output");
-    MV_CHECK(n, dim % k == 0, "cannot split a dim of {} into {} equal parts", dim, k);
+    SAVE_NODE_CHECK(k >= 1, n, "needs at least one output");
+    SAVE_NODE_CHECK(dim % k == 0, n, "cannot split a dim of {} into {} equal parts", dim, k);
     sizes.assign(static_cast<size_t>(k), dim / k);
   }
   int64_t sum = 0;
   for (int64_t s : sizes) {
-    MV_CHECK(n, s >= 0, "negative split size {}", s);
+    SAVE_NODE_CHECK(s >= 0, n, "negative split size {}", s);
     sum += s;
   }
-  MV_CHECK(n, sum == dim, "split sizes add up to {}, the axis has {}", sum, dim);
+  SAVE_NODE_CHECK(sum == dim, n, "split sizes add up to {}, the axis has {}", sum, dim);
   return sizes;
 }
 
@@ -116,8 +113,8 @@ void split_infer(InferContext& ctx) {
   size_t nout = ctx.outputs.empty() ? n.outputs.size() : ctx.outputs.size();
   auto sizes = split_sizes(n, ctx.attrs(), x.shape[static_cast<size_t>(axis)], nout,
                            ctx.has_input(1) ? &split_in : nullptr);
-  MV_CHECK(n, nout == 0 || sizes.size() == nout, "{} split sizes for {} outputs", sizes.size(),
-           nout);
+  SAVE_NODE_CHECK(nout == 0 || sizes.size() == nout, n, "{} split sizes for {} outputs",
+                  sizes.size(), nout);
   for (size_t i = 0; i < sizes.size(); ++i) {
     Shape s = x.shape;
     s[static_cast<size_t>(axis)] = sizes[i];
@@ -160,22 +157,22 @@ std::vector<SliceAxis> slice_plan(const Node& n, std::span<const int64_t> shape,
                                   const std::vector<int64_t>& ends, std::vector<int64_t> axes,
                                   std::vector<int64_t> steps) {
   int64_t r = static_cast<int64_t>(shape.size());
-  MV_CHECK(n, starts.size() == ends.size(), "starts has {} entries, ends {}", starts.size(),
-           ends.size());
+  SAVE_NODE_CHECK(starts.size() == ends.size(), n, "starts has {} entries, ends {}", starts.size(),
+                  ends.size());
   if (axes.empty())
     for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
   if (steps.empty()) steps.assign(starts.size(), 1);
-  MV_CHECK(n, axes.size() == starts.size() && steps.size() == starts.size(),
-           "starts, ends, axes and steps must have the same length");
+  SAVE_NODE_CHECK(axes.size() == starts.size() && steps.size() == starts.size(), n,
+                  "starts, ends, axes and steps must have the same length");
   std::vector<SliceAxis> plan(shape.size());
   std::vector<bool> seen(shape.size(), false);
   for (size_t d = 0; d < shape.size(); ++d) plan[d] = {0, 1, shape[d]};
   for (size_t i = 0; i < starts.size(); ++i) {
     int64_t a = normalize_axis(axes[i], r, n);
-    MV_CHECK(n, !seen[static_cast<size_t>(a)], "axis {} repeated in axes", axes[i]);
+    SAVE_NODE_CHECK(!seen[static_cast<size_t>(a)], n, "axis {} repeated in axes", axes[i]);
     seen[static_cast<size_t>(a)] = true;
     int64_t dim = shape[static_cast<size_t>(a)], step = steps[i];
-    MV_CHECK(n, step != 0, "step must not be zero");
+    SAVE_NODE_CHECK(step != 0, n, "step must not be zero");
     int64_t s = starts[i], e = ends[i];
     if (s < 0) s += dim;
     if (e < 0) e += dim;
@@ -210,7 +207,7 @@ void slice_infer(InferContext& ctx) {
     plan = slice_plan(n, x.shape, ctx.attrs().ints("starts"), ctx.attrs().ints("ends"),
                       ctx.attrs().get_ints("axes"), {});
   } else {
-    MV_CHECK(n, ctx.has_input(1) && ctx.has_input(2), "inputs starts and ends are required");
+    SAVE_NODE_CHECK(ctx.has_input(1) && ctx.has_input(2), n, "inputs starts and ends are required");
     std::vector<int64_t> axes, steps;
     if (ctx.has_input(3)) axes = ctx.constant(3).to_int64();
     if (ctx.has_input(4)) steps = ctx.constant(4).to_int64();
@@ -285,10 +282,10 @@ void gather_infer(InferContext& ctx) {
   const Node& n = ctx.node;
   const TensorInfo& x = ctx.input(0);
   const TensorInfo& idx = ctx.input(1);
-  MV_CHECK(n, idx.dtype == DType::kI64 || idx.dtype == DType::kI32,
-           "indices must be int32 or int64, got {}", dtype_name(idx.dtype));
+  SAVE_NODE_CHECK(idx.dtype == DType::kI64 || idx.dtype == DType::kI32, n,
+                  "indices must be int32 or int64, got {}", dtype_name(idx.dtype));
   int64_t r = static_cast<int64_t>(x.shape.size());
-  MV_CHECK(n, r >= 1, "data must have rank >= 1");
+  SAVE_NODE_CHECK(r >= 1, n, "data must have rank >= 1");
   size_t axis = static_cast<size_t>(normalize_axis(ctx.attrs().get_int("axis", 0), r, n));
   Shape out(x.shape.begin(), x.shape.begin() + static_cast<ptrdiff_t>(axis));
   out.insert(out.end(), idx.shape.begin(), idx.shape.end());
@@ -304,7 +301,8 @@ void gather_ref(const KernelContext& ctx) {
   std::vector<int64_t> idx = mv::view_ints(ctx.inputs[1]);
   int64_t dim = x.shape[axis];
   for (int64_t& i : idx) {
-    MV_CHECK(n, i >= -dim && i < dim, "index {} out of range for axis {} of size {}", i, axis, dim);
+    SAVE_NODE_CHECK(i >= -dim && i < dim, n, "index {} out of range for axis {} of size {}", i,
+                    axis, dim);
     if (i < 0) i += dim;
   }
   size_t esz = dtype_size(x.dtype);
@@ -377,7 +375,8 @@ void expand_infer(InferContext& ctx) {
   const Node& n = ctx.node;
   const TensorInfo& x = ctx.input(0);
   const Tensor& s = ctx.constant(1);
-  MV_CHECK(n, s.rank() == 1, "the shape input must be 1-D, got shape {}", shape_str(s.shape()));
+  SAVE_NODE_CHECK(s.rank() == 1, n, "the shape input must be 1-D, got shape {}",
+                  shape_str(s.shape()));
   ctx.set_output(0, x.dtype, broadcast_shapes(x.shape, s.to_int64(), n));
 }
 
@@ -392,11 +391,11 @@ void tile_infer(InferContext& ctx) {
   const Node& n = ctx.node;
   const TensorInfo& x = ctx.input(0);
   std::vector<int64_t> reps = ctx.constant(1).to_int64();
-  MV_CHECK(n, reps.size() == x.shape.size(), "repeats has {} entries for an input of rank {}",
-           reps.size(), x.shape.size());
+  SAVE_NODE_CHECK(reps.size() == x.shape.size(), n,
+                  "repeats has {} entries for an input of rank {}", reps.size(), x.shape.size());
   Shape out(x.shape.size());
   for (size_t i = 0; i < out.size(); ++i) {
-    MV_CHECK(n, reps[i] >= 0, "negative repeat {}", reps[i]);
+    SAVE_NODE_CHECK(reps[i] >= 0, n, "negative repeat {}", reps[i]);
     out[i] = x.shape[i] * reps[i];
   }
   ctx.set_output(0, x.dtype, std::move(out));
@@ -423,8 +422,6 @@ const OpDef kTile{"Tile", tile_infer, tile_ref, nullptr, false, interval_copy};
 
 void register_data_movement_ops(OpRegistry& r) {
   for (const OpDef* d : {&kConcat, &kSplit, &kSlice, &kGather, &kExpand, &kTile}) r.add(*d);
-  register_pad_ops(r);
-  register_depth_space_ops(r);
 }
 
 }  // namespace save

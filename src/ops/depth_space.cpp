@@ -18,15 +18,16 @@ struct Rearrange {
 
 // How op `n` rearranges an [N, C, H, W] input, validating it.
 Rearrange rearrange(const Node& n, std::span<const int64_t> x, int64_t* out_shape) {
-  MV_CHECK(n, x.size() == 4, "input must be 4-D [N, C, H, W], got shape {}", shape_str(x));
+  SAVE_NODE_CHECK(x.size() == 4, n, "input must be 4-D [N, C, H, W], got shape {}", shape_str(x));
   int64_t b = n.attrs.get_int("blocksize", 0);
-  MV_CHECK(n, b >= 1, "attribute blocksize must be positive, got {}", b);
+  SAVE_NODE_CHECK(b >= 1, n, "attribute blocksize must be positive, got {}", b);
   int64_t N = x[0], C = x[1], H = x[2], W = x[3];
   if (n.op == "DepthToSpace") {
-    MV_CHECK(n, C % (b * b) == 0, "channels {} are not a multiple of blocksize^2 = {}", C, b * b);
+    SAVE_NODE_CHECK(C % (b * b) == 0, n, "channels {} are not a multiple of blocksize^2 = {}", C,
+                    b * b);
     int64_t c = C / (b * b);
     std::string mode = n.attrs.get_string("mode", "DCR");
-    MV_CHECK(n, mode == "DCR" || mode == "CRD", "mode must be DCR or CRD, got '{}'", mode);
+    SAVE_NODE_CHECK(mode == "DCR" || mode == "CRD", n, "mode must be DCR or CRD, got '{}'", mode);
     if (out_shape != nullptr) {
       out_shape[0] = N;
       out_shape[1] = c;
@@ -36,8 +37,8 @@ Rearrange rearrange(const Node& n, std::span<const int64_t> x, int64_t* out_shap
     if (mode == "DCR") return {{N, b, b, c, H, W}, {0, 3, 4, 1, 5, 2}};
     return {{N, c, b, b, H, W}, {0, 1, 4, 2, 5, 3}};
   }
-  MV_CHECK(n, H % b == 0 && W % b == 0, "height {} and width {} must be multiples of blocksize {}",
-           H, W, b);
+  SAVE_NODE_CHECK(H % b == 0 && W % b == 0, n,
+                  "height {} and width {} must be multiples of blocksize {}", H, W, b);
   if (out_shape != nullptr) {
     out_shape[0] = N;
     out_shape[1] = C * b * b;

@@ -39,7 +39,7 @@ struct EinsumPlan {
 };
 
 [[noreturn]] void bad(const Node& node, const std::string& eq, const std::string& why) {
-  fail("node '{}' ({}): equation '{}': {}", node.name, node.op, eq, why);
+  node_fail(node, "equation '{}': {}", eq, why);
 }
 
 Term parse_term(const std::string& s, const Node& node, const std::string& eq) {
@@ -64,7 +64,7 @@ EinsumPlan make_plan(const Node& node, const std::vector<const Shape*>& shapes) 
   std::string eq;
   for (char c : eq0)
     if (c != ' ') eq.push_back(c);
-  SAVE_CHECK(!eq.empty(), "node '{}' ({}): attribute 'equation' is required", node.name, node.op);
+  SAVE_NODE_CHECK(!eq.empty(), node, "attribute 'equation' is required");
   const size_t arrow = eq.find("->");
   const std::string lhs = eq.substr(0, arrow);
   std::vector<Term> terms;
@@ -149,15 +149,13 @@ EinsumPlan make_plan(const Node& node, const std::vector<const Shape*>& shapes) 
 }
 
 void einsum_infer(InferContext& ctx) {
-  SAVE_CHECK(ctx.num_inputs() >= 1, "node '{}' ({}): needs at least one input", ctx.node.name,
-             ctx.node.op);
+  SAVE_NODE_CHECK(ctx.num_inputs() >= 1, ctx.node, "needs at least one input");
   std::vector<const Shape*> shapes;
   const DType t = ctx.input(0).dtype;
-  SAVE_CHECK(t != DType::kBool, "node '{}' ({}): bool is not an Einsum type", ctx.node.name,
-             ctx.node.op);
+  SAVE_NODE_CHECK(t != DType::kBool, ctx.node, "bool is not an Einsum type");
   for (size_t i = 0; i < ctx.num_inputs(); ++i) {
-    SAVE_CHECK(ctx.input(i).dtype == t, "node '{}' ({}): input {} is {} but input 0 is {}",
-               ctx.node.name, ctx.node.op, i, dtype_name(ctx.input(i).dtype), dtype_name(t));
+    SAVE_NODE_CHECK(ctx.input(i).dtype == t, ctx.node, "input {} is {} but input 0 is {}", i,
+                    dtype_name(ctx.input(i).dtype), dtype_name(t));
     shapes.push_back(&ctx.input(i).shape);
   }
   ctx.set_output(0, t, make_plan(ctx.node, shapes).out_shape);
@@ -222,7 +220,7 @@ void einsum_reference(const KernelContext& ctx) {
   dispatch_dtype(ctx.inputs[0].dtype, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, bool>) {
-      fail("node '{}' ({}): bool is not an Einsum type", ctx.node.name, ctx.node.op);
+      node_fail(ctx.node, "bool is not an Einsum type");
     } else {
       einsum_typed<T>(ctx, p);
     }
@@ -345,7 +343,7 @@ const OpDef kEinsum{"Einsum",         einsum_infer, einsum_reference,
 
 }  // namespace
 
-void register_einsum_op(OpRegistry& r) {
+void register_einsum_ops(OpRegistry& r) {
   r.add(kEinsum);
 }
 

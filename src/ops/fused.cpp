@@ -52,18 +52,16 @@ std::vector<PostOp> get_post_ops(const Node& n) {
   std::vector<std::string> names;
   if (n.attrs.has("fused_ops")) {
     const AttrValue& v = n.attrs.all().at("fused_ops");
-    SAVE_CHECK(std::holds_alternative<std::vector<std::string>>(v),
-               "node '{}' ({}): attribute fused_ops must be a list of strings", n.name, n.op);
+    SAVE_NODE_CHECK(std::holds_alternative<std::vector<std::string>>(v), n,
+                    "attribute fused_ops must be a list of strings");
     names = std::get<std::vector<std::string>>(v);
   }
   std::vector<float> a = n.attrs.get_floats("fused_alpha"), b = n.attrs.get_floats("fused_beta");
-  SAVE_CHECK(a.size() == names.size() && b.size() == names.size(),
-             "node '{}' ({}): fused_ops, fused_alpha and fused_beta differ in length", n.name,
-             n.op);
+  SAVE_NODE_CHECK(a.size() == names.size() && b.size() == names.size(), n,
+                  "fused_ops, fused_alpha and fused_beta differ in length");
   std::vector<PostOp> ops;
   for (size_t i = 0; i < names.size(); ++i) {
-    SAVE_CHECK(is_post_op_name(names[i]), "node '{}' ({}): unknown post-op '{}'", n.name, n.op,
-               names[i]);
+    SAVE_NODE_CHECK(is_post_op_name(names[i]), n, "unknown post-op '{}'", names[i]);
     ops.push_back({names[i], a[i], b[i]});
   }
   return ops;
@@ -123,14 +121,14 @@ struct Program {
 
 Program unfold(const Node& fused) {
   const std::string base = base_op_type(fused.op);
-  SAVE_CHECK(!base.empty(), "node '{}' ({}) is not a fused op", fused.name, fused.op);
+  SAVE_CHECK(!base.empty(), "{} is not a fused op", node_label(fused));
   const std::vector<PostOp> ops = get_post_ops(fused);
   const size_t nb = base_input_count(base);
   const size_t nbin = static_cast<size_t>(
       std::count_if(ops.begin(), ops.end(), [](const PostOp& p) { return p.binary(); }));
-  SAVE_CHECK(fused.inputs.size() == nb + nbin,
-             "node '{}' ({}): expected {} inputs ({} of {} and one per binary post-op), got {}",
-             fused.name, fused.op, nb + nbin, nb, base, fused.inputs.size());
+  SAVE_NODE_CHECK(fused.inputs.size() == nb + nbin, fused,
+                  "expected {} inputs ({} of {} and one per binary post-op), got {}", nb + nbin, nb,
+                  base, fused.inputs.size());
   Program p;
   p.n_inputs = fused.inputs.size();
   auto add = [&](const std::string& op, Attributes attrs, std::vector<int> in) {
@@ -139,7 +137,7 @@ Program unfold(const Node& fused) {
     part.node.op = op;
     part.node.attrs = std::move(attrs);
     part.def = find_op(op);
-    SAVE_CHECK(part.def != nullptr, "node '{}' ({}): no op {}", fused.name, fused.op, op);
+    SAVE_NODE_CHECK(part.def != nullptr, fused, "no op {}", op);
     part.in = std::move(in);
     p.parts.push_back(std::move(part));
     return static_cast<int>(p.n_inputs + p.parts.size() - 1);
@@ -269,8 +267,7 @@ void fused_interval(const IntervalContext& ctx) {
   }
   const Bounds& r = slots.back();
   if (!r.known || ctx.out_lo.empty() || ctx.out_lo[0].data == nullptr) return ctx.decline();
-  SAVE_CHECK(r.lo.nbytes() == ctx.out_lo[0].nbytes(), "node '{}' ({}): bounds of the wrong size",
-             ctx.node.name, ctx.node.op);
+  SAVE_NODE_CHECK(r.lo.nbytes() == ctx.out_lo[0].nbytes(), ctx.node, "bounds of the wrong size");
   std::memcpy(ctx.out_lo[0].data, r.lo.data(), r.lo.nbytes());
   std::memcpy(ctx.out_hi[0].data, r.hi.data(), r.hi.nbytes());
 }

@@ -15,8 +15,6 @@
 
 namespace save {
 
-void register_einsum_op(OpRegistry& r);  // einsum.cpp
-
 namespace {
 
 using dnnl::memory;
@@ -36,9 +34,8 @@ struct MatMulDims {
 };
 
 MatMulDims matmul_dims(const Shape& a0, const Shape& b0, const Node& node) {
-  SAVE_CHECK(!a0.empty() && !b0.empty(),
-             "node '{}' ({}): inputs must have rank >= 1, got shapes {} and {}", node.name, node.op,
-             shape_str(a0), shape_str(b0));
+  SAVE_NODE_CHECK(!a0.empty() && !b0.empty(), node,
+                  "inputs must have rank >= 1, got shapes {} and {}", shape_str(a0), shape_str(b0));
   // Numpy promotion: a 1-D A is a row vector, a 1-D B a column vector.
   Shape a = a0, b = b0;
   if (a.size() == 1) a.insert(a.begin(), 1);
@@ -47,9 +44,9 @@ MatMulDims matmul_dims(const Shape& a0, const Shape& b0, const Node& node) {
   d.m = a[a.size() - 2];
   d.k = a[a.size() - 1];
   d.n = b[b.size() - 1];
-  SAVE_CHECK(b[b.size() - 2] == d.k,
-             "node '{}' ({}): inner dimensions differ: A {} x B {} (expected A[-1] == B[-2])",
-             node.name, node.op, shape_str(a0), shape_str(b0));
+  SAVE_NODE_CHECK(b[b.size() - 2] == d.k, node,
+                  "inner dimensions differ: A {} x B {} (expected A[-1] == B[-2])", shape_str(a0),
+                  shape_str(b0));
   Shape ab(a.begin(), a.end() - 2), bb(b.begin(), b.end() - 2);
   d.batch = broadcast_shapes(ab, bb, node);
   const size_t r = d.batch.size();
@@ -64,17 +61,16 @@ MatMulDims matmul_dims(const Shape& a0, const Shape& b0, const Node& node) {
 }
 
 void check_numeric(DType t, const Node& node) {
-  SAVE_CHECK(t != DType::kBool && t != DType::kUndefined,
-             "node '{}' ({}): expected a numeric tensor, got {}", node.name, node.op,
-             dtype_name(t));
+  SAVE_NODE_CHECK(t != DType::kBool && t != DType::kUndefined, node,
+                  "expected a numeric tensor, got {}", dtype_name(t));
 }
 
 void matmul_infer(InferContext& ctx) {
   const auto& a = ctx.input(0);
   const auto& b = ctx.input(1);
   check_numeric(a.dtype, ctx.node);
-  SAVE_CHECK(a.dtype == b.dtype, "node '{}' ({}): A is {} but B is {}", ctx.node.name, ctx.node.op,
-             dtype_name(a.dtype), dtype_name(b.dtype));
+  SAVE_NODE_CHECK(a.dtype == b.dtype, ctx.node, "A is {} but B is {}", dtype_name(a.dtype),
+                  dtype_name(b.dtype));
   ctx.set_output(0, a.dtype, matmul_dims(a.shape, b.shape, ctx.node).out);
 }
 
@@ -131,7 +127,7 @@ void matmul_reference(const KernelContext& ctx) {
   dispatch_dtype(ctx.inputs[0].dtype, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, bool>) {
-      fail("node '{}' ({}): bool is not a MatMul type", ctx.node.name, ctx.node.op);
+      node_fail(ctx.node, "bool is not a MatMul type");
     } else {
       matmul_ref_typed<T>(ctx);
     }
@@ -326,9 +322,8 @@ struct GemmDims {
 };
 
 GemmDims gemm_dims(const Shape& a, const Shape& b, const Shape* c, const Node& node) {
-  SAVE_CHECK(a.size() == 2 && b.size() == 2,
-             "node '{}' ({}): A and B must be 2-D, got shapes {} and {}", node.name, node.op,
-             shape_str(a), shape_str(b));
+  SAVE_NODE_CHECK(a.size() == 2 && b.size() == 2, node, "A and B must be 2-D, got shapes {} and {}",
+                  shape_str(a), shape_str(b));
   const bool ta = node.attrs.get_int("transA", 0) != 0;
   const bool tb = node.attrs.get_int("transB", 0) != 0;
   GemmDims g;
@@ -336,17 +331,14 @@ GemmDims gemm_dims(const Shape& a, const Shape& b, const Shape* c, const Node& n
   g.k = ta ? a[0] : a[1];
   const int64_t kb = tb ? b[1] : b[0];
   g.n = tb ? b[0] : b[1];
-  SAVE_CHECK(g.k == kb,
-             "node '{}' ({}): inner dimensions differ: A {} (transA={}) and B {} (transB={})",
-             node.name, node.op, shape_str(a), ta, shape_str(b), tb);
+  SAVE_NODE_CHECK(g.k == kb, node, "inner dimensions differ: A {} (transA={}) and B {} (transB={})",
+                  shape_str(a), ta, shape_str(b), tb);
   if (c != nullptr) {
-    SAVE_CHECK(c->size() <= 2, "node '{}' ({}): C must have rank <= 2, got {}", node.name, node.op,
-               shape_str(*c));
+    SAVE_NODE_CHECK(c->size() <= 2, node, "C must have rank <= 2, got {}", shape_str(*c));
     if (c->size() >= 1) g.cn = c->back();
     if (c->size() == 2) g.cm = (*c)[0];
-    SAVE_CHECK((g.cm == 1 || g.cm == g.m) && (g.cn == 1 || g.cn == g.n),
-               "node '{}' ({}): C {} does not broadcast to the output [{}, {}]", node.name, node.op,
-               shape_str(*c), g.m, g.n);
+    SAVE_NODE_CHECK((g.cm == 1 || g.cm == g.m) && (g.cn == 1 || g.cn == g.n), node,
+                    "C {} does not broadcast to the output [{}, {}]", shape_str(*c), g.m, g.n);
   }
   return g;
 }
@@ -355,12 +347,12 @@ void gemm_infer(InferContext& ctx) {
   const auto& a = ctx.input(0);
   const auto& b = ctx.input(1);
   check_numeric(a.dtype, ctx.node);
-  SAVE_CHECK(a.dtype == b.dtype, "node '{}' ({}): A is {} but B is {}", ctx.node.name, ctx.node.op,
-             dtype_name(a.dtype), dtype_name(b.dtype));
+  SAVE_NODE_CHECK(a.dtype == b.dtype, ctx.node, "A is {} but B is {}", dtype_name(a.dtype),
+                  dtype_name(b.dtype));
   const Shape* c = ctx.has_input(2) ? &ctx.input(2).shape : nullptr;
   if (c != nullptr)
-    SAVE_CHECK(ctx.input(2).dtype == a.dtype, "node '{}' ({}): C is {} but A is {}", ctx.node.name,
-               ctx.node.op, dtype_name(ctx.input(2).dtype), dtype_name(a.dtype));
+    SAVE_NODE_CHECK(ctx.input(2).dtype == a.dtype, ctx.node, "C is {} but A is {}",
+                    dtype_name(ctx.input(2).dtype), dtype_name(a.dtype));
   const GemmDims g = gemm_dims(a.shape, b.shape, c, ctx.node);
   ctx.set_output(0, a.dtype, {g.m, g.n});
 }
@@ -402,7 +394,7 @@ void gemm_reference(const KernelContext& ctx) {
   dispatch_dtype(ctx.inputs[0].dtype, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, bool>) {
-      fail("node '{}' ({}): bool is not a Gemm type", ctx.node.name, ctx.node.op);
+      node_fail(ctx.node, "bool is not a Gemm type");
     } else {
       gemm_ref_typed<T>(ctx);
     }
@@ -476,7 +468,6 @@ const OpDef kGemm{"Gemm", gemm_infer, gemm_reference, gemm_make_fast, false, gem
 void register_matmul_ops(OpRegistry& r) {
   r.add(kMatMul);
   r.add(kGemm);
-  register_einsum_op(r);
 }
 
 }  // namespace save

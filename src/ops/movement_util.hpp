@@ -1,7 +1,6 @@
-// Helpers shared by the shape, data-movement and resize op families: node-named
-// checks, reading small integer inputs at run time, and the permuted copy used
-// by Transpose, DepthToSpace and SpaceToDepth (a plain reference loop plus a
-// oneDNN reorder as the fast kernel).
+// Helpers shared by the shape, data-movement and resize op families: reading small integer inputs
+// at run time, and the permuted copy used by Transpose, DepthToSpace and SpaceToDepth (a plain
+// reference loop plus a oneDNN reorder as the fast kernel).
 #pragma once
 
 #include <cstddef>
@@ -13,10 +12,6 @@
 #include "core/error.hpp"
 #include "core/tensor.hpp"
 #include "ops/op.hpp"
-
-// Throws save::Error prefixed with "node 'name' (Op): " when `cond` is false.
-#define MV_CHECK(node, cond, fmtstr, ...) \
-  SAVE_CHECK(cond, "node '{}' ({}): " fmtstr, (node).name, (node).op __VA_OPT__(, ) __VA_ARGS__)
 
 namespace save::mv {
 

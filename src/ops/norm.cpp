@@ -31,10 +31,9 @@ bool output_present(const KernelContext& ctx, size_t i) {
 
 void check_channel_param(const InferContext& ctx, size_t i, int64_t c, const char* what) {
   const TensorInfo& t = ctx.input(i);
-  SAVE_CHECK(t.shape.size() == 1 && t.shape[0] == c && t.dtype == ctx.input(0).dtype,
-             "node '{}' ({}): {} must be a {} vector of shape [{}], got {} {}", ctx.node.name,
-             ctx.node.op, what, dtype_name(ctx.input(0).dtype), c, dtype_name(t.dtype),
-             shape_str(t.shape));
+  SAVE_NODE_CHECK(t.shape.size() == 1 && t.shape[0] == c && t.dtype == ctx.input(0).dtype, ctx.node,
+                  "{} must be a {} vector of shape [{}], got {} {}", what,
+                  dtype_name(ctx.input(0).dtype), c, dtype_name(t.dtype), shape_str(t.shape));
 }
 
 // N, C and the per-(n, c) spatial size of an [N, C, ...] tensor.
@@ -90,10 +89,9 @@ bool bn_training(const Attributes& a, int64_t opset) {
 
 void bn_infer(InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);
-  SAVE_CHECK(x.shape.size() >= 2, "node '{}' ({}): X must have rank >= 2, got shape {}",
-             ctx.node.name, ctx.node.op, shape_str(x.shape));
-  SAVE_CHECK(is_float(x.dtype), "node '{}' ({}): X must be float, got {}", ctx.node.name,
-             ctx.node.op, dtype_name(x.dtype));
+  SAVE_NODE_CHECK(x.shape.size() >= 2, ctx.node, "X must have rank >= 2, got shape {}",
+                  shape_str(x.shape));
+  SAVE_NODE_CHECK(is_float(x.dtype), ctx.node, "X must be float, got {}", dtype_name(x.dtype));
   const int64_t c = x.shape[1];
   check_channel_param(ctx, 1, c, "scale");
   check_channel_param(ctx, 2, c, "B");
@@ -192,10 +190,9 @@ std::unique_ptr<Kernel> bn_make_fast(const PrepareContext& ctx) {
 
 void instnorm_infer(InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);
-  SAVE_CHECK(x.shape.size() >= 3, "node '{}' ({}): X must have rank >= 3, got shape {}",
-             ctx.node.name, ctx.node.op, shape_str(x.shape));
-  SAVE_CHECK(is_float(x.dtype), "node '{}' ({}): X must be float, got {}", ctx.node.name,
-             ctx.node.op, dtype_name(x.dtype));
+  SAVE_NODE_CHECK(x.shape.size() >= 3, ctx.node, "X must have rank >= 3, got shape {}",
+                  shape_str(x.shape));
+  SAVE_NODE_CHECK(is_float(x.dtype), ctx.node, "X must be float, got {}", dtype_name(x.dtype));
   check_channel_param(ctx, 1, x.shape[1], "scale");
   check_channel_param(ctx, 2, x.shape[1], "B");
   ctx.set_output(0, x.dtype, x.shape);
@@ -287,20 +284,18 @@ std::unique_ptr<Kernel> instnorm_make_fast(const PrepareContext& ctx) {
 
 void groupnorm_infer(InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);
-  SAVE_CHECK(x.shape.size() >= 2, "node '{}' ({}): X must have rank >= 2, got shape {}",
-             ctx.node.name, ctx.node.op, shape_str(x.shape));
-  SAVE_CHECK(is_float(x.dtype), "node '{}' ({}): X must be float, got {}", ctx.node.name,
-             ctx.node.op, dtype_name(x.dtype));
+  SAVE_NODE_CHECK(x.shape.size() >= 2, ctx.node, "X must have rank >= 2, got shape {}",
+                  shape_str(x.shape));
+  SAVE_NODE_CHECK(is_float(x.dtype), ctx.node, "X must be float, got {}", dtype_name(x.dtype));
   const int64_t g = ctx.node.attrs.int_("num_groups");
   const int64_t c = x.shape[1];
-  SAVE_CHECK(g >= 1 && c % g == 0, "node '{}' ({}): {} channels do not split into {} groups",
-             ctx.node.name, ctx.node.op, c, g);
+  SAVE_NODE_CHECK(g >= 1 && c % g == 0, ctx.node, "{} channels do not split into {} groups", c, g);
   // Opset 18 has one scale/bias per group, opset 21 one per channel.
   for (size_t i = 1; i <= 2; ++i) {
     const TensorInfo& t = ctx.input(i);
-    SAVE_CHECK(t.shape.size() == 1 && (t.shape[0] == g || t.shape[0] == c),
-               "node '{}' ({}): {} must have shape [{}] or [{}], got {}", ctx.node.name,
-               ctx.node.op, i == 1 ? "scale" : "bias", g, c, shape_str(t.shape));
+    SAVE_NODE_CHECK(t.shape.size() == 1 && (t.shape[0] == g || t.shape[0] == c), ctx.node,
+                    "{} must have shape [{}] or [{}], got {}", i == 1 ? "scale" : "bias", g, c,
+                    shape_str(t.shape));
   }
   ctx.set_output(0, x.dtype, x.shape);
 }
@@ -348,22 +343,19 @@ bool broadcasts_to(const Shape& p, std::span<const int64_t> target) {
 
 void ln_infer(InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);
-  SAVE_CHECK(x.shape.size() >= 1, "node '{}' ({}): X must have rank >= 1", ctx.node.name,
-             ctx.node.op);
-  SAVE_CHECK(is_float(x.dtype), "node '{}' ({}): X must be float, got {}", ctx.node.name,
-             ctx.node.op, dtype_name(x.dtype));
+  SAVE_NODE_CHECK(x.shape.size() >= 1, ctx.node, "X must have rank >= 1");
+  SAVE_NODE_CHECK(is_float(x.dtype), ctx.node, "X must be float, got {}", dtype_name(x.dtype));
   const int64_t axis = ln_axis(ctx.node.attrs, x.shape.size(), ctx.node);
   std::span<const int64_t> norm_shape(x.shape.begin() + axis, x.shape.end());
   for (size_t i = 1; i <= 2; ++i) {
     if (!ctx.has_input(i)) {
-      SAVE_CHECK(i == 2, "node '{}' ({}): Scale is required", ctx.node.name, ctx.node.op);
+      SAVE_NODE_CHECK(i == 2, ctx.node, "Scale is required");
       continue;
     }
     const TensorInfo& t = ctx.input(i);
-    SAVE_CHECK(t.dtype == x.dtype && broadcasts_to(t.shape, norm_shape),
-               "node '{}' ({}): {} of shape {} does not broadcast to the normalised shape {}",
-               ctx.node.name, ctx.node.op, i == 1 ? "Scale" : "B", shape_str(t.shape),
-               shape_str(norm_shape));
+    SAVE_NODE_CHECK(t.dtype == x.dtype && broadcasts_to(t.shape, norm_shape), ctx.node,
+                    "{} of shape {} does not broadcast to the normalised shape {}",
+                    i == 1 ? "Scale" : "B", shape_str(t.shape), shape_str(norm_shape));
   }
   ctx.set_output(0, x.dtype, x.shape);
   Shape stat = x.shape;

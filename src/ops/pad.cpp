@@ -24,12 +24,13 @@ bool pad_attr_form(const Attributes& a, int64_t opset) {
 std::vector<int64_t> full_pads(const Node& n, size_t r, std::vector<int64_t> pads,
                                const std::vector<int64_t>* axes) {
   if (axes == nullptr || axes->empty()) {
-    MV_CHECK(n, pads.size() == 2 * r, "pads has {} entries for an input of rank {} (needs {})",
-             pads.size(), r, 2 * r);
+    SAVE_NODE_CHECK(pads.size() == 2 * r, n,
+                    "pads has {} entries for an input of rank {} (needs {})", pads.size(), r,
+                    2 * r);
     return pads;
   }
-  MV_CHECK(n, pads.size() == 2 * axes->size(), "pads has {} entries for {} axes", pads.size(),
-           axes->size());
+  SAVE_NODE_CHECK(pads.size() == 2 * axes->size(), n, "pads has {} entries for {} axes",
+                  pads.size(), axes->size());
   std::vector<int64_t> full(2 * r, 0);
   for (size_t i = 0; i < axes->size(); ++i) {
     auto a = static_cast<size_t>(normalize_axis((*axes)[i], static_cast<int64_t>(r), n));
@@ -53,22 +54,22 @@ void pad_infer(InferContext& ctx) {
   if (pad_attr_form(ctx.attrs(), ctx.opset)) {
     pads = attr_pads(n, r);
   } else {
-    MV_CHECK(n, ctx.has_input(1), "input pads is required");
+    SAVE_NODE_CHECK(ctx.has_input(1), n, "input pads is required");
     std::vector<int64_t> axes;
     if (ctx.has_input(3)) axes = ctx.constant(3).to_int64();
     pads = full_pads(n, r, ctx.constant(1).to_int64(), &axes);
   }
   std::string mode = ctx.attrs().get_string("mode", "constant");
-  MV_CHECK(n, mode == "constant" || mode == "reflect" || mode == "edge" || mode == "wrap",
-           "unsupported mode '{}'", mode);
+  SAVE_NODE_CHECK(mode == "constant" || mode == "reflect" || mode == "edge" || mode == "wrap", n,
+                  "unsupported mode '{}'", mode);
   Shape out(r);
   for (size_t i = 0; i < r; ++i) {
     out[i] = x.shape[i] + pads[i] + pads[i + r];
-    MV_CHECK(n, out[i] >= 0, "pads {} make axis {} of shape {} negative", shape_str(pads), i,
-             shape_str(x.shape));
+    SAVE_NODE_CHECK(out[i] >= 0, n, "pads {} make axis {} of shape {} negative", shape_str(pads), i,
+                    shape_str(x.shape));
     bool padded = pads[i] > 0 || pads[i + r] > 0;
-    MV_CHECK(n, mode == "constant" || !padded || x.shape[i] > 0,
-             "mode '{}' cannot pad the empty axis {}", mode, i);
+    SAVE_NODE_CHECK(mode == "constant" || !padded || x.shape[i] > 0, n,
+                    "mode '{}' cannot pad the empty axis {}", mode, i);
   }
   ctx.set_output(0, x.dtype, std::move(out));
 }
@@ -174,11 +175,11 @@ void pad_ref(const KernelContext& ctx) {
 // ---- Trilu ----
 void trilu_infer(InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);
-  MV_CHECK(ctx.node, x.shape.size() >= 2, "input must have rank >= 2, got shape {}",
-           shape_str(x.shape));
+  SAVE_NODE_CHECK(x.shape.size() >= 2, ctx.node, "input must have rank >= 2, got shape {}",
+                  shape_str(x.shape));
   if (ctx.has_input(1))
-    MV_CHECK(ctx.node, shape_numel(ctx.input(1).shape) == 1, "k must be a scalar, got shape {}",
-             shape_str(ctx.input(1).shape));
+    SAVE_NODE_CHECK(shape_numel(ctx.input(1).shape) == 1, ctx.node,
+                    "k must be a scalar, got shape {}", shape_str(ctx.input(1).shape));
   ctx.set_output(0, x.dtype, x.shape);
 }
 

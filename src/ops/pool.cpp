@@ -48,9 +48,8 @@ class DnnlSrcDstKernel : public Kernel {
 };
 
 void check_pool_input(const Node& node, const TensorInfo& x) {
-  SAVE_CHECK(x.shape.size() >= 3 && x.shape.size() <= 5,
-             "node '{}' ({}): X must have rank 3..5 (N, C, spatial...), got shape {}", node.name,
-             node.op, shape_str(x.shape));
+  SAVE_NODE_CHECK(x.shape.size() >= 3 && x.shape.size() <= 5, node,
+                  "X must have rank 3..5 (N, C, spatial...), got shape {}", shape_str(x.shape));
 }
 
 WindowGeom pool_geom(const Node& node, std::span<const int64_t> xshape) {
@@ -64,14 +63,13 @@ void pool_infer(InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);
   check_pool_input(ctx.node, x);
   const bool is_max = ctx.node.op == "MaxPool";
-  SAVE_CHECK(is_float(x.dtype) || (is_max && (x.dtype == DType::kI8 || x.dtype == DType::kU8)),
-             "node '{}' ({}): unsupported element type {}", ctx.node.name, ctx.node.op,
-             dtype_name(x.dtype));
-  SAVE_CHECK(
+  SAVE_NODE_CHECK(is_float(x.dtype) || (is_max && (x.dtype == DType::kI8 || x.dtype == DType::kU8)),
+                  ctx.node, "unsupported element type {}", dtype_name(x.dtype));
+  SAVE_NODE_CHECK(
       is_max || !ctx.node.attrs.has("dilations") ||
           ctx.node.attrs.get_ints("dilations") == std::vector<int64_t>(x.shape.size() - 2, 1) ||
           ctx.opset >= 19,
-      "node '{}' ({}): dilations need opset 19", ctx.node.name, ctx.node.op);
+      ctx.node, "dilations need opset 19");
   WindowGeom g = pool_geom(ctx.node, x.shape);
   Shape out{x.shape[0], x.shape[1]};
   out.insert(out.end(), g.out.begin(), g.out.end());
@@ -161,8 +159,7 @@ void pool_reference(const KernelContext& ctx) {
     case DType::kU8:
       return pool_ref_typed<uint8_t>(ctx, is_max);
     default:
-      fail("node '{}' ({}): unsupported element type {}", ctx.node.name, ctx.node.op,
-           dtype_name(ctx.inputs[0].dtype));
+      node_fail(ctx.node, "unsupported element type {}", dtype_name(ctx.inputs[0].dtype));
   }
 }
 
@@ -214,10 +211,9 @@ std::unique_ptr<Kernel> pool_make_fast(const PrepareContext& ctx) {
 
 void global_pool_infer(InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);
-  SAVE_CHECK(x.shape.size() >= 3, "node '{}' ({}): X must have rank >= 3, got shape {}",
-             ctx.node.name, ctx.node.op, shape_str(x.shape));
-  SAVE_CHECK(is_float(x.dtype), "node '{}' ({}): X must be float, got {}", ctx.node.name,
-             ctx.node.op, dtype_name(x.dtype));
+  SAVE_NODE_CHECK(x.shape.size() >= 3, ctx.node, "X must have rank >= 3, got shape {}",
+                  shape_str(x.shape));
+  SAVE_NODE_CHECK(is_float(x.dtype), ctx.node, "X must be float, got {}", dtype_name(x.dtype));
   Shape out(x.shape.size(), 1);
   out[0] = x.shape[0];
   out[1] = x.shape[1];
@@ -273,12 +269,10 @@ std::unique_ptr<Kernel> global_pool_make_fast(const PrepareContext& ctx) {
 
 void lrn_infer(InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);
-  SAVE_CHECK(x.shape.size() >= 3, "node '{}' ({}): X must have rank >= 3, got shape {}",
-             ctx.node.name, ctx.node.op, shape_str(x.shape));
-  SAVE_CHECK(is_float(x.dtype), "node '{}' ({}): X must be float, got {}", ctx.node.name,
-             ctx.node.op, dtype_name(x.dtype));
-  SAVE_CHECK(ctx.node.attrs.int_("size") >= 1, "node '{}' ({}): size must be positive",
-             ctx.node.name, ctx.node.op);
+  SAVE_NODE_CHECK(x.shape.size() >= 3, ctx.node, "X must have rank >= 3, got shape {}",
+                  shape_str(x.shape));
+  SAVE_NODE_CHECK(is_float(x.dtype), ctx.node, "X must be float, got {}", dtype_name(x.dtype));
+  SAVE_NODE_CHECK(ctx.node.attrs.int_("size") >= 1, ctx.node, "size must be positive");
   ctx.set_output(0, x.dtype, x.shape);
 }
 

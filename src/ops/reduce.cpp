@@ -16,8 +16,6 @@
 
 namespace save {
 
-void register_reduce_index_ops(OpRegistry& r);  // reduce_index.cpp
-
 namespace {
 
 enum class RK { kMax, kMin, kMean, kSum, kProd, kSumSquare, kL1, kL2, kLogSum, kLogSumExp };
@@ -51,8 +49,7 @@ ReducePlan reduce_plan(const Node& node, std::span<const int64_t> shape,
   }
   for (int64_t a : axes) {
     const int64_t ax = normalize_axis(a, rank, node);
-    SAVE_CHECK(!p.reduced[ax], "node '{}' ({}): axis {} is repeated in axes", node.name, node.op,
-               a);
+    SAVE_NODE_CHECK(!p.reduced[ax], node, "axis {} is repeated in axes", a);
     p.reduced[ax] = true;
   }
   const bool keep = node.attrs.get_int("keepdims", 1) != 0;
@@ -68,8 +65,7 @@ using mv::view_ints;  // shared with the data-movement ops
 
 void reduce_infer(InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);
-  SAVE_CHECK(x.dtype != DType::kBool, "node '{}' ({}): bool input is not supported", ctx.node.name,
-             ctx.node.op);
+  SAVE_NODE_CHECK(x.dtype != DType::kBool, ctx.node, "bool input is not supported");
   std::vector<int64_t> axes;
   const bool from_input = !ctx.attrs().has("axes") && ctx.has_input(1);
   if (from_input) axes = ctx.constant(1).to_int64();
@@ -152,7 +148,7 @@ void reduce_reference(const KernelContext& ctx) {
   dispatch_dtype(ctx.inputs[0].dtype, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, bool>) {
-      fail("node '{}' ({}): bool input is not supported", ctx.node.name, ctx.node.op);
+      node_fail(ctx.node, "bool input is not supported");
     } else {
       reduce_typed<K, T>(ctx);
     }
@@ -235,8 +231,18 @@ std::unique_ptr<Kernel> reduce_make_fast(const PrepareContext& pc) {
 // non-decreasing in every element (Mean/Sum add a sum's rounding
 // allowance: interval_sum; LogSum/LogSumExp: the relative margin); Prod, SumSquare, L1, L2 are not
 // monotone (left unbounded).
-#define SAVE_REDUCE_OP(var, name, kind, rule) \
-  const OpDef var{name, reduce_infer, reduce_reference<kind>, reduce_make_fast<kind>, false, rule};
+// L1, LogSum and LogSumExp have no oneDNN reduction: their OpDefs say so
+// (no fast kernel) rather than carry a factory that always declines.
+constexpr bool has_fast_reduce(RK k) {
+  return k != RK::kL1 && k != RK::kLogSum && k != RK::kLogSumExp;
+}
+#define SAVE_REDUCE_OP(var, name, kind, rule)                                \
+  const OpDef var{name,                                                      \
+                  reduce_infer,                                              \
+                  reduce_reference<kind>,                                    \
+                  has_fast_reduce(kind) ? &reduce_make_fast<kind> : nullptr, \
+                  false,                                                     \
+                  rule};
 SAVE_REDUCE_OP(kReduceMax, "ReduceMax", RK::kMax, interval_copy)
 SAVE_REDUCE_OP(kReduceMin, "ReduceMin", RK::kMin, interval_copy)
 SAVE_REDUCE_OP(kReduceMean, "ReduceMean", RK::kMean, interval_sum)
@@ -256,7 +262,6 @@ void register_reduce_ops(OpRegistry& r) {
        {&kReduceMax, &kReduceMin, &kReduceMean, &kReduceSum, &kReduceProd, &kReduceSumSquare,
         &kReduceL1, &kReduceL2, &kReduceLogSum, &kReduceLogSumExp})
     r.add(*d);
-  register_reduce_index_ops(r);
 }
 
 }  // namespace save

@@ -35,10 +35,10 @@ using mv::view_ints;  // shared with the data-movement ops
 void arg_infer(InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);
   const auto rank = static_cast<int64_t>(x.shape.size());
-  SAVE_CHECK(rank >= 1, "node '{}' ({}): input must have rank >= 1", ctx.node.name, ctx.node.op);
+  SAVE_NODE_CHECK(rank >= 1, ctx.node, "input must have rank >= 1");
   const int64_t axis = normalize_axis(ctx.attrs().get_int("axis", 0), rank, ctx.node);
-  SAVE_CHECK(x.shape[axis] > 0, "node '{}' ({}): cannot take the arg of an empty axis {} of {}",
-             ctx.node.name, ctx.node.op, axis, shape_str(x.shape));
+  SAVE_NODE_CHECK(x.shape[axis] > 0, ctx.node, "cannot take the arg of an empty axis {} of {}",
+                  axis, shape_str(x.shape));
   const bool keep = ctx.attrs().get_int("keepdims", 1) != 0;
   Shape out;
   for (int64_t i = 0; i < rank; ++i) {
@@ -82,15 +82,13 @@ void arg_reference(const KernelContext& ctx) {
 
 void cumsum_infer(InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);
-  SAVE_CHECK(x.dtype != DType::kBool, "node '{}' ({}): bool input is not supported", ctx.node.name,
-             ctx.node.op);
+  SAVE_NODE_CHECK(x.dtype != DType::kBool, ctx.node, "bool input is not supported");
   const TensorInfo& axis = ctx.input(1);
-  SAVE_CHECK(shape_numel(axis.shape) == 1 && axis.shape.size() <= 1 &&
-                 (axis.dtype == DType::kI64 || axis.dtype == DType::kI32),
-             "node '{}' ({}): axis must be an int32/int64 scalar, got {} {}", ctx.node.name,
-             ctx.node.op, dtype_name(axis.dtype), shape_str(axis.shape));
-  SAVE_CHECK(!x.shape.empty(), "node '{}' ({}): input must have rank >= 1", ctx.node.name,
-             ctx.node.op);
+  SAVE_NODE_CHECK(shape_numel(axis.shape) == 1 && axis.shape.size() <= 1 &&
+                      (axis.dtype == DType::kI64 || axis.dtype == DType::kI32),
+                  ctx.node, "axis must be an int32/int64 scalar, got {} {}", dtype_name(axis.dtype),
+                  shape_str(axis.shape));
+  SAVE_NODE_CHECK(!x.shape.empty(), ctx.node, "input must have rank >= 1");
   if (ctx.has_input(1) && ctx.constants.size() > 1 && ctx.constants[1] != nullptr)
     normalize_axis(ctx.constants[1]->to_int64()[0], static_cast<int64_t>(x.shape.size()), ctx.node);
   ctx.set_output(0, x.dtype, x.shape);
@@ -106,7 +104,7 @@ void cumsum_reference(const KernelContext& ctx) {
   dispatch_dtype(X.dtype, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, bool>) {
-      fail("node '{}' ({}): bool input is not supported", ctx.node.name, ctx.node.op);
+      node_fail(ctx.node, "bool input is not supported");
     } else {
       // Running sums stay in T, as ONNX Runtime does.
       const T* x = X.ptr<const T>();
@@ -133,22 +131,20 @@ void cumsum_reference(const KernelContext& ctx) {
 int64_t topk_k(const InferContext& ctx) {
   if (ctx.opset < 10 || (!ctx.has_input(1) && ctx.attrs().has("k"))) return ctx.attrs().int_("k");
   const Tensor& k = ctx.constant(1);
-  SAVE_CHECK(k.numel() == 1, "node '{}' ({}): K must hold one value, got shape {}", ctx.node.name,
-             ctx.node.op, shape_str(k.shape()));
+  SAVE_NODE_CHECK(k.numel() == 1, ctx.node, "K must hold one value, got shape {}",
+                  shape_str(k.shape()));
   return k.to_int64()[0];
 }
 
 void topk_infer(InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);
   const auto rank = static_cast<int64_t>(x.shape.size());
-  SAVE_CHECK(rank >= 1, "node '{}' ({}): input must have rank >= 1", ctx.node.name, ctx.node.op);
-  SAVE_CHECK(x.dtype != DType::kBool, "node '{}' ({}): bool input is not supported", ctx.node.name,
-             ctx.node.op);
+  SAVE_NODE_CHECK(rank >= 1, ctx.node, "input must have rank >= 1");
+  SAVE_NODE_CHECK(x.dtype != DType::kBool, ctx.node, "bool input is not supported");
   const int64_t axis = normalize_axis(ctx.attrs().get_int("axis", -1), rank, ctx.node);
   const int64_t k = topk_k(ctx);
-  SAVE_CHECK(k >= 0 && k <= x.shape[axis],
-             "node '{}' ({}): K={} is out of range for axis {} of shape {}", ctx.node.name,
-             ctx.node.op, k, axis, shape_str(x.shape));
+  SAVE_NODE_CHECK(k >= 0 && k <= x.shape[axis], ctx.node,
+                  "K={} is out of range for axis {} of shape {}", k, axis, shape_str(x.shape));
   Shape out = x.shape;
   out[axis] = k;
   ctx.set_output(0, x.dtype, out);

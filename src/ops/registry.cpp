@@ -2,44 +2,61 @@
 #include "ops/registry.hpp"
 
 #include <algorithm>
+#include <map>
+#include <stdexcept>
 #include <string_view>
+#include <utility>
 
 #include "ops/op.hpp"
 
 namespace save {
 
-#define SAVE_OP_FAMILY(f) void register_##f##_ops(OpRegistry& r);
-#include "ops/op_list.inc"
-#undef SAVE_OP_FAMILY
-
 namespace {
-std::vector<const OpDef*> build() {
+
+// Every op in op_list.inc order, and the same ops keyed by (domain, type).
+struct Table {
+  std::vector<const OpDef*> ops;
+  std::map<std::pair<std::string_view, std::string_view>, const OpDef*> by_key;
+};
+
+Table build() {
   OpRegistry r;
 #define SAVE_OP_FAMILY(f) register_##f##_ops(r);
 #include "ops/op_list.inc"
 #undef SAVE_OP_FAMILY
-  return r.ops;
+  Table t{r.ops, {}};
+  for (const OpDef* d : t.ops) {
+    bool fresh =
+        t.by_key.emplace(std::pair{std::string_view(d->domain), std::string_view(d->name)}, d)
+            .second;
+    // Two files defining one (domain, type) is a programming error, caught by
+    // the registry test on the first lookup.
+    if (!fresh)
+      throw std::logic_error(
+          fmt::format("op '{}' in domain '{}' is registered twice", d->name, d->domain));
+  }
+  return t;
 }
-const std::vector<const OpDef*>& table() {
-  static const std::vector<const OpDef*> t = build();
+const Table& table() {
+  static const Table t = build();
   return t;
 }
 }  // namespace
 
 const OpDef* find_op(std::string_view op_type, std::string_view domain) {
   if (domain == "ai.onnx") domain = "";
-  for (const OpDef* d : table())
-    if (op_type == d->name && domain == d->domain) return d;
-  return nullptr;
+  const auto& by_key = table().by_key;
+  auto it = by_key.find({domain, op_type});
+  return it == by_key.end() ? nullptr : it->second;
 }
 
 std::span<const OpDef* const> all_ops() {
-  return table();
+  return table().ops;
 }
 
 int64_t normalize_axis(int64_t axis, int64_t rank, const Node& node) {
-  SAVE_CHECK(axis >= -rank && axis < std::max<int64_t>(rank, 1),
-             "node '{}' ({}): axis {} out of range for rank {}", node.name, node.op, axis, rank);
+  SAVE_NODE_CHECK(axis >= -rank && axis < std::max<int64_t>(rank, 1), node,
+                  "axis {} out of range for rank {}", axis, rank);
   return axis < 0 ? axis + rank : axis;
 }
 
@@ -49,23 +66,23 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const Node& node) {
   for (size_t i = 0; i < r; ++i) {
     int64_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
     int64_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
-    SAVE_CHECK(da == db || da == 1 || db == 1, "node '{}' ({}): shapes {} and {} do not broadcast",
-               node.name, node.op, shape_str(a), shape_str(b));
+    SAVE_NODE_CHECK(da == db || da == 1 || db == 1, node, "shapes {} and {} do not broadcast",
+                    shape_str(a), shape_str(b));
     out[i] = da == 1 ? db : da;
   }
   return out;
 }
 
 const TensorInfo& InferContext::input(size_t i) const {
-  SAVE_CHECK(has_input(i), "node '{}' ({}): input {} is required", node.name, node.op, i);
+  SAVE_NODE_CHECK(has_input(i), node, "input {} is required", i);
   return *inputs[i];
 }
 
 const Tensor& InferContext::constant(size_t i) const {
-  SAVE_CHECK(i < constants.size() && constants[i] != nullptr,
-             "node '{}' ({}): input {} must be known when the model is planned (a constant or "
-             "computed from shapes only)",
-             node.name, node.op, i);
+  SAVE_NODE_CHECK(i < constants.size() && constants[i] != nullptr, node,
+                  "input {} must be known when the model is planned (a constant or "
+                  "computed from shapes only)",
+                  i);
   return *constants[i];
 }
 

@@ -45,12 +45,12 @@ bool legacy_form(const Node& n, int64_t opset) {
 ResizeSpec resize_spec(const Node& n, int64_t opset, std::span<const int64_t> in, ResizeInputs v) {
   const Attributes& a = n.attrs;
   size_t r = in.size();
-  MV_CHECK(n, r >= 1, "input must have rank >= 1");
+  SAVE_NODE_CHECK(r >= 1, n, "input must have rank >= 1");
   ResizeSpec s;
   s.mode = a.get_string("mode", "nearest");
   if (s.mode == "bilinear") s.mode = "linear";  // Upsample-1's name
-  MV_CHECK(n, s.mode == "nearest" || s.mode == "linear" || s.mode == "cubic",
-           "unsupported mode '{}'", s.mode);
+  SAVE_NODE_CHECK(s.mode == "nearest" || s.mode == "linear" || s.mode == "cubic", n,
+                  "unsupported mode '{}'", s.mode);
   if (legacy_form(n, opset)) {
     s.coord = "asymmetric";
     s.nearest_mode = "simple";
@@ -58,17 +58,17 @@ ResizeSpec resize_spec(const Node& n, int64_t opset, std::span<const int64_t> in
     s.coord = a.get_string("coordinate_transformation_mode", "half_pixel");
     s.nearest_mode = a.get_string("nearest_mode", "round_prefer_floor");
   }
-  MV_CHECK(n,
-           s.coord == "half_pixel" || s.coord == "pytorch_half_pixel" ||
-               s.coord == "align_corners" || s.coord == "asymmetric" ||
-               s.coord == "tf_half_pixel_for_nn" || s.coord == "tf_crop_and_resize" ||
-               s.coord == "half_pixel_symmetric",
-           "unsupported coordinate_transformation_mode '{}'", s.coord);
-  MV_CHECK(n,
-           s.nearest_mode == "round_prefer_floor" || s.nearest_mode == "round_prefer_ceil" ||
-               s.nearest_mode == "floor" || s.nearest_mode == "ceil" || s.nearest_mode == "simple",
-           "unsupported nearest_mode '{}'", s.nearest_mode);
-  MV_CHECK(n, a.get_int("antialias", 0) == 0 || s.mode == "nearest", "antialias is not supported");
+  SAVE_NODE_CHECK(s.coord == "half_pixel" || s.coord == "pytorch_half_pixel" ||
+                      s.coord == "align_corners" || s.coord == "asymmetric" ||
+                      s.coord == "tf_half_pixel_for_nn" || s.coord == "tf_crop_and_resize" ||
+                      s.coord == "half_pixel_symmetric",
+                  n, "unsupported coordinate_transformation_mode '{}'", s.coord);
+  SAVE_NODE_CHECK(s.nearest_mode == "round_prefer_floor" || s.nearest_mode == "round_prefer_ceil" ||
+                      s.nearest_mode == "floor" || s.nearest_mode == "ceil" ||
+                      s.nearest_mode == "simple",
+                  n, "unsupported nearest_mode '{}'", s.nearest_mode);
+  SAVE_NODE_CHECK(a.get_int("antialias", 0) == 0 || s.mode == "nearest", n,
+                  "antialias is not supported");
   s.cubic_a = a.get_float("cubic_coeff_a", -0.75f);
   s.exclude_outside = a.get_int("exclude_outside", 0) != 0;
   s.extrapolation = a.get_float("extrapolation_value", 0.f);
@@ -83,7 +83,8 @@ ResizeSpec resize_spec(const Node& n, int64_t opset, std::span<const int64_t> in
   s.roi.assign(2 * r, 0.0);
   for (size_t i = 0; i < r; ++i) s.roi[r + i] = 1.0;
   if (s.coord == "tf_crop_and_resize" && !v.roi.empty()) {
-    MV_CHECK(n, v.roi.size() == 2 * k, "roi has {} entries, expected {}", v.roi.size(), 2 * k);
+    SAVE_NODE_CHECK(v.roi.size() == 2 * k, n, "roi has {} entries, expected {}", v.roi.size(),
+                    2 * k);
     for (size_t i = 0; i < k; ++i) {
       s.roi[static_cast<size_t>(axes[i])] = v.roi[i];
       s.roi[r + static_cast<size_t>(axes[i])] = v.roi[k + i];
@@ -93,15 +94,15 @@ ResizeSpec resize_spec(const Node& n, int64_t opset, std::span<const int64_t> in
   s.scales.assign(r, 1.0);
   s.out.assign(in.begin(), in.end());
   if (!v.sizes.empty()) {
-    MV_CHECK(n, v.scales.empty(), "only one of scales and sizes may be given");
-    MV_CHECK(n, v.sizes.size() == k, "sizes has {} entries, expected {}", v.sizes.size(), k);
+    SAVE_NODE_CHECK(v.scales.empty(), n, "only one of scales and sizes may be given");
+    SAVE_NODE_CHECK(v.sizes.size() == k, n, "sizes has {} entries, expected {}", v.sizes.size(), k);
     std::string policy = a.get_string("keep_aspect_ratio_policy", "stretch");
-    MV_CHECK(n, policy == "stretch" || policy == "not_larger" || policy == "not_smaller",
-             "unsupported keep_aspect_ratio_policy '{}'", policy);
+    SAVE_NODE_CHECK(policy == "stretch" || policy == "not_larger" || policy == "not_smaller", n,
+                    "unsupported keep_aspect_ratio_policy '{}'", policy);
     if (policy == "stretch") {
       for (size_t i = 0; i < k; ++i) {
         auto ax = static_cast<size_t>(axes[i]);
-        MV_CHECK(n, v.sizes[i] >= 0, "negative size {} in sizes", v.sizes[i]);
+        SAVE_NODE_CHECK(v.sizes[i] >= 0, n, "negative size {} in sizes", v.sizes[i]);
         s.out[ax] = v.sizes[i];
         s.scales[ax] = static_cast<double>(v.sizes[i]) / static_cast<double>(in[ax]);
       }
@@ -118,11 +119,12 @@ ResizeSpec resize_spec(const Node& n, int64_t opset, std::span<const int64_t> in
       }
     }
   } else {
-    MV_CHECK(n, !v.scales.empty(), "one of scales and sizes must be given");
-    MV_CHECK(n, v.scales.size() == k, "scales has {} entries, expected {}", v.scales.size(), k);
+    SAVE_NODE_CHECK(!v.scales.empty(), n, "one of scales and sizes must be given");
+    SAVE_NODE_CHECK(v.scales.size() == k, n, "scales has {} entries, expected {}", v.scales.size(),
+                    k);
     for (size_t i = 0; i < k; ++i) {
       auto ax = static_cast<size_t>(axes[i]);
-      MV_CHECK(n, v.scales[i] > 0, "scales must be positive, got {}", v.scales[i]);
+      SAVE_NODE_CHECK(v.scales[i] > 0, n, "scales must be positive, got {}", v.scales[i]);
       s.scales[ax] = v.scales[i];
       s.out[ax] = static_cast<int64_t>(std::floor(v.scales[i] * static_cast<double>(in[ax])));
     }
@@ -285,7 +287,8 @@ void resize_ref(const KernelContext& ctx) {
   ResizeSpec s = resize_spec(n, ctx.opset, x.shape, gather_inputs(n, ctx.opset, get));
   size_t r = x.rank();
   if (out.numel() == 0) return;
-  MV_CHECK(n, x.numel() > 0, "cannot resize the empty input of shape {}", shape_str(x.shape));
+  SAVE_NODE_CHECK(x.numel() > 0, n, "cannot resize the empty input of shape {}",
+                  shape_str(x.shape));
   std::vector<std::vector<Taps>> taps(r);
   for (size_t d = 0; d < r; ++d) taps[d] = axis_taps(s, d, x.shape[d], out.shape[d]);
   auto strides = shape_strides(x.shape);

@@ -53,9 +53,10 @@ void reshape_infer(InferContext& ctx) {
   if (ctx.attrs().has("shape") || ctx.opset < 5) {
     target = ctx.attrs().ints("shape");  // Reshape-1: shape is an attribute
   } else {
-    MV_CHECK(n, ctx.has_input(1), "the target shape (input 1) is required");
+    SAVE_NODE_CHECK(ctx.has_input(1), n, "the target shape (input 1) is required");
     const Tensor& t = ctx.constant(1);
-    MV_CHECK(n, t.rank() == 1, "the target shape must be 1-D, got shape {}", shape_str(t.shape()));
+    SAVE_NODE_CHECK(t.rank() == 1, n, "the target shape must be 1-D, got shape {}",
+                    shape_str(t.shape()));
     target = t.to_int64();
   }
   bool allowzero = ctx.attrs().get_int("allowzero", 0) != 0;
@@ -64,29 +65,29 @@ void reshape_infer(InferContext& ctx) {
   for (size_t i = 0; i < target.size(); ++i) {
     int64_t d = target[i];
     if (d == -1) {
-      MV_CHECK(n, infer_at < 0, "target shape {} has more than one -1", shape_str(target));
+      SAVE_NODE_CHECK(infer_at < 0, n, "target shape {} has more than one -1", shape_str(target));
       infer_at = static_cast<int64_t>(i);
       continue;
     }
     if (d == 0 && !allowzero) {
-      MV_CHECK(n, i < x.shape.size(),
-               "target shape {} copies dim {} (0) but the input {} has no such dim",
-               shape_str(target), i, shape_str(x.shape));
+      SAVE_NODE_CHECK(i < x.shape.size(), n,
+                      "target shape {} copies dim {} (0) but the input {} has no such dim",
+                      shape_str(target), i, shape_str(x.shape));
       d = x.shape[i];
     }
-    MV_CHECK(n, d >= 0, "invalid dim {} in target shape {}", d, shape_str(target));
+    SAVE_NODE_CHECK(d >= 0, n, "invalid dim {} in target shape {}", d, shape_str(target));
     out[i] = d;
     known *= d;
   }
   int64_t total = shape_numel(x.shape);
   if (infer_at >= 0) {
-    MV_CHECK(n, known != 0 && total % known == 0,
-             "cannot reshape {} to {}: the -1 dim cannot be inferred", shape_str(x.shape),
-             shape_str(target));
+    SAVE_NODE_CHECK(known != 0 && total % known == 0, n,
+                    "cannot reshape {} to {}: the -1 dim cannot be inferred", shape_str(x.shape),
+                    shape_str(target));
     out[static_cast<size_t>(infer_at)] = total / known;
   }
-  MV_CHECK(n, shape_numel(out) == total, "cannot reshape {} ({} elements) to {}",
-           shape_str(x.shape), total, shape_str(out));
+  SAVE_NODE_CHECK(shape_numel(out) == total, n, "cannot reshape {} ({} elements) to {}",
+                  shape_str(x.shape), total, shape_str(out));
   ctx.set_output(0, x.dtype, std::move(out));
 }
 
@@ -95,7 +96,7 @@ void flatten_infer(InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);
   int64_t r = static_cast<int64_t>(x.shape.size());
   int64_t axis = ctx.attrs().get_int("axis", 1);
-  MV_CHECK(ctx.node, axis >= -r && axis <= r, "axis {} out of range for rank {}", axis, r);
+  SAVE_NODE_CHECK(axis >= -r && axis <= r, ctx.node, "axis {} out of range for rank {}", axis, r);
   if (axis < 0) axis += r;
   int64_t a = 1, b = 1;
   for (int64_t i = 0; i < r; ++i) (i < axis ? a : b) *= x.shape[static_cast<size_t>(i)];
@@ -120,8 +121,9 @@ void squeeze_infer(InferContext& ctx) {
   if (axes && !axes->empty()) {
     for (int64_t a : *axes) {
       int64_t k = normalize_axis(a, r, n);
-      MV_CHECK(n, x.shape[static_cast<size_t>(k)] == 1,
-               "cannot squeeze axis {} of shape {}: its size is not 1", a, shape_str(x.shape));
+      SAVE_NODE_CHECK(x.shape[static_cast<size_t>(k)] == 1, n,
+                      "cannot squeeze axis {} of shape {}: its size is not 1", a,
+                      shape_str(x.shape));
       drop[static_cast<size_t>(k)] = true;
     }
   } else {
@@ -137,12 +139,13 @@ void unsqueeze_infer(InferContext& ctx) {
   const Node& n = ctx.node;
   const TensorInfo& x = ctx.input(0);
   auto axes = axes_of(ctx);
-  MV_CHECK(n, axes.has_value(), "axes are required (attribute before opset 13, input 1 after)");
+  SAVE_NODE_CHECK(axes.has_value(), n,
+                  "axes are required (attribute before opset 13, input 1 after)");
   int64_t r = static_cast<int64_t>(x.shape.size() + axes->size());
   std::vector<bool> is_new(static_cast<size_t>(r), false);
   for (int64_t a : *axes) {
     int64_t k = normalize_axis(a, r, n);
-    MV_CHECK(n, !is_new[static_cast<size_t>(k)], "axis {} repeated in axes", a);
+    SAVE_NODE_CHECK(!is_new[static_cast<size_t>(k)], n, "axis {} repeated in axes", a);
     is_new[static_cast<size_t>(k)] = true;
   }
   Shape out(static_cast<size_t>(r));
@@ -158,12 +161,12 @@ std::vector<int64_t> perm_of(const Attributes& a, size_t rank, const Node& n) {
     perm.resize(rank);
     for (size_t i = 0; i < rank; ++i) perm[i] = static_cast<int64_t>(rank - 1 - i);
   }
-  MV_CHECK(n, perm.size() == rank, "perm has {} entries for an input of rank {}", perm.size(),
-           rank);
+  SAVE_NODE_CHECK(perm.size() == rank, n, "perm has {} entries for an input of rank {}",
+                  perm.size(), rank);
   std::vector<bool> seen(rank, false);
   for (int64_t& p : perm) {
     p = normalize_axis(p, static_cast<int64_t>(rank), n);
-    MV_CHECK(n, !seen[static_cast<size_t>(p)], "perm is not a permutation");
+    SAVE_NODE_CHECK(!seen[static_cast<size_t>(p)], n, "perm is not a permutation");
     seen[static_cast<size_t>(p)] = true;
   }
   return perm;
@@ -204,17 +207,18 @@ void constant_ref(const KernelContext& ctx) {
 Tensor fill_value(const Node& n) {
   const Tensor* v = n.attrs.get_tensor("value");
   if (v == nullptr) return Tensor::scalar<float>(0.f);
-  MV_CHECK(n, v->numel() == 1, "attribute value must hold one element, got shape {}",
-           shape_str(v->shape()));
+  SAVE_NODE_CHECK(v->numel() == 1, n, "attribute value must hold one element, got shape {}",
+                  shape_str(v->shape()));
   return *v;
 }
 
 void constant_of_shape_infer(InferContext& ctx) {
   const Node& n = ctx.node;
   const Tensor& s = ctx.constant(0);
-  MV_CHECK(n, s.rank() == 1, "the shape input must be 1-D, got shape {}", shape_str(s.shape()));
+  SAVE_NODE_CHECK(s.rank() == 1, n, "the shape input must be 1-D, got shape {}",
+                  shape_str(s.shape()));
   Shape out = s.to_int64();
-  for (int64_t d : out) MV_CHECK(n, d >= 0, "negative dim in shape {}", shape_str(out));
+  for (int64_t d : out) SAVE_NODE_CHECK(d >= 0, n, "negative dim in shape {}", shape_str(out));
   ctx.set_output(0, fill_value(n).dtype(), std::move(out));
 }
 
@@ -235,17 +239,18 @@ void constant_of_shape_ref(const KernelContext& ctx) {
 void range_infer(InferContext& ctx) {
   const Node& n = ctx.node;
   for (size_t i = 0; i < 3; ++i) {
-    MV_CHECK(n, shape_numel(ctx.input(i).shape) == 1, "input {} must be a scalar, got shape {}", i,
-             shape_str(ctx.input(i).shape));
-    MV_CHECK(n, ctx.input(i).dtype == ctx.input(0).dtype, "inputs must share one element type");
+    SAVE_NODE_CHECK(shape_numel(ctx.input(i).shape) == 1, n,
+                    "input {} must be a scalar, got shape {}", i, shape_str(ctx.input(i).shape));
+    SAVE_NODE_CHECK(ctx.input(i).dtype == ctx.input(0).dtype, n,
+                    "inputs must share one element type");
   }
   DType t = ctx.input(0).dtype;
-  MV_CHECK(n, t != DType::kBool, "bool is not a valid element type");
+  SAVE_NODE_CHECK(t != DType::kBool, n, "bool is not a valid element type");
   int64_t count = dispatch_dtype(t, [&](auto tag) -> int64_t {
     using T = decltype(tag);
     T start = *ctx.constant(0).ptr<T>(), limit = *ctx.constant(1).ptr<T>(),
       delta = *ctx.constant(2).ptr<T>();
-    MV_CHECK(n, delta != T{0}, "delta must not be zero");
+    SAVE_NODE_CHECK(delta != T{0}, n, "delta must not be zero");
     if constexpr (std::is_integral_v<T>) {
       // Integer ceil division, exact where a double could round.
       int64_t num = static_cast<int64_t>(limit) - static_cast<int64_t>(start);

@@ -38,8 +38,8 @@ SoftmaxView softmax_view(std::span<const int64_t> shape, const Node& node, int64
 
 void softmax_infer(InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);
-  SAVE_CHECK(is_float(x.dtype), "node '{}' ({}): expected a float tensor, got {}", ctx.node.name,
-             ctx.node.op, dtype_name(x.dtype));
+  SAVE_NODE_CHECK(is_float(x.dtype), ctx.node, "expected a float tensor, got {}",
+                  dtype_name(x.dtype));
   softmax_view(x.shape, ctx.node, ctx.opset);  // validates the axis
   ctx.set_output(0, x.dtype, x.shape);
 }
@@ -74,8 +74,7 @@ void softmax_reference(const KernelContext& ctx) {
     case DType::kF64:
       return softmax_typed<double, kLog>(ctx);
     default:
-      fail("node '{}' ({}): unsupported type {}", ctx.node.name, ctx.node.op,
-           dtype_name(ctx.inputs[0].dtype));
+      node_fail(ctx.node, "unsupported type {}", dtype_name(ctx.inputs[0].dtype));
   }
 }
 

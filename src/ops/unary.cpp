@@ -22,8 +22,6 @@
 
 namespace save {
 
-void register_unary_misc_ops(OpRegistry& r);  // unary_misc.cpp
-
 namespace {
 
 enum class U {
@@ -76,9 +74,8 @@ Params read_params(U k, const Node& node) {
       break;
     case U::kGelu: {
       std::string approx = a.get_string("approximate", "none");
-      SAVE_CHECK(approx == "none" || approx == "tanh",
-                 "node '{}' (Gelu): attribute approximate must be 'none' or 'tanh', got '{}'",
-                 node.name, approx);
+      SAVE_NODE_CHECK(approx == "none" || approx == "tanh", node,
+                      "attribute approximate must be 'none' or 'tanh', got '{}'", approx);
       p.tanh_approx = approx == "tanh";
       break;
     }
@@ -183,8 +180,8 @@ T apply(T x, const Params& p) {
 template <U K>
 void infer_unary(InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);
-  SAVE_CHECK(accepts(K, x.dtype), "node '{}' ({}): input of element type {} is not supported",
-             ctx.node.name, ctx.node.op, dtype_name(x.dtype));
+  SAVE_NODE_CHECK(accepts(K, x.dtype), ctx.node, "input of element type {} is not supported",
+                  dtype_name(x.dtype));
   read_params(K, ctx.node);  // validates attributes at plan time
   ctx.set_output(0, x.dtype, x.shape);
 }
@@ -202,8 +199,7 @@ void reference_unary(const KernelContext& ctx) {
       const int64_t n = x.numel();
       for (int64_t i = 0; i < n; ++i) out[i] = apply<K, T>(in[i], p);
     } else {
-      fail("node '{}' ({}): element type {} is not supported", ctx.node.name, ctx.node.op,
-           dtype_name(x.dtype));
+      node_fail(ctx.node, "element type {} is not supported", dtype_name(x.dtype));
     }
   });
 }
@@ -384,7 +380,7 @@ std::unique_ptr<Kernel> make_fast_unary(const PrepareContext& pc) {
       case U::kGelu:
         return elt(p.tanh_approx ? A::eltwise_gelu_tanh : A::eltwise_gelu_erf);
       case U::kCelu:
-        return nullptr;  // rare: the reference runs
+        return nullptr;  // not reached: Celu's OpDef has no fast kernel
       case U::kErf:
       case U::kSoftsign:
       case U::kHardSigmoid:
@@ -422,8 +418,10 @@ void interval_unary(const IntervalContext& ctx) {
 
 template <U K>
 constexpr OpDef unary_def(const char* name) {
-  return OpDef{name,  &infer_unary<K>,   &reference_unary<K>, &make_fast_unary<K>,
-               false, &interval_unary<K>};
+  // Celu is rare and has no oneDNN form: no fast kernel (the reference runs).
+  return OpDef{
+      name,  &infer_unary<K>,   &reference_unary<K>, K == U::kCelu ? nullptr : &make_fast_unary<K>,
+      false, &interval_unary<K>};
 }
 
 const OpDef kAbs = unary_def<U::kAbs>("Abs");
@@ -465,16 +463,15 @@ std::pair<T, T> clip_bounds(const Attributes& a, const TensorView* lo, const Ten
 
 void infer_clip(InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);
-  SAVE_CHECK(x.dtype != DType::kBool, "node '{}' (Clip): bool input is not supported",
-             ctx.node.name);
+  SAVE_NODE_CHECK(x.dtype != DType::kBool, ctx.node, "bool input is not supported");
   for (size_t i = 1; i < 3; ++i) {
     if (!ctx.has_input(i)) continue;
     const TensorInfo& b = ctx.input(i);
-    SAVE_CHECK(b.dtype == x.dtype && shape_numel(b.shape) == 1,
-               "node '{}' (Clip): {} must be a one-element tensor of the input's type {}, got {} "
-               "of shape {}",
-               ctx.node.name, i == 1 ? "min" : "max", dtype_name(x.dtype), dtype_name(b.dtype),
-               shape_str(b.shape));
+    SAVE_NODE_CHECK(b.dtype == x.dtype && shape_numel(b.shape) == 1, ctx.node,
+                    "{} must be a one-element tensor of the input's type {}, got {} "
+                    "of shape {}",
+                    i == 1 ? "min" : "max", dtype_name(x.dtype), dtype_name(b.dtype),
+                    shape_str(b.shape));
   }
   ctx.set_output(0, x.dtype, x.shape);
 }
@@ -556,7 +553,6 @@ void register_unary_ops(OpRegistry& r) {
        {&kAbs, &kNeg, &kExp, &kLog, &kSqrt, &kErf, &kSigmoid, &kTanh, &kRelu, &kLeakyRelu, &kElu,
         &kSelu, &kSoftplus, &kSoftsign, &kHardSigmoid, &kHardSwish, &kGelu, &kCelu, &kClip})
     r.add(*d);
-  register_unary_misc_ops(r);
 }
 
 }  // namespace save

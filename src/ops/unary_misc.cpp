@@ -37,11 +37,12 @@ To convert(From v) {
 
 DType cast_target(const Node& node) {
   const int64_t to = node.attrs.int_("to");
-  SAVE_CHECK(to >= 0 && to <= std::numeric_limits<int32_t>::max() &&
-                 dtype_supported(static_cast<int32_t>(to)),
-             "node '{}' (Cast): target type code {} is not supported (supported: float32, "
-             "float64, int8, uint8, int32, int64, bool)",
-             node.name, to);
+  SAVE_NODE_CHECK(to >= 0 && to <= std::numeric_limits<int32_t>::max() &&
+                      dtype_supported(static_cast<int32_t>(to)),
+                  node,
+                  "target type code {} is not supported (supported: float32, "
+                  "float64, int8, uint8, int32, int64, bool)",
+                  to);
   return static_cast<DType>(to);
 }
 
@@ -78,8 +79,8 @@ void reference_cast(const KernelContext& ctx) {
 
 void infer_not(InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);
-  SAVE_CHECK(x.dtype == DType::kBool, "node '{}' (Not): input must be bool, got {}", ctx.node.name,
-             dtype_name(x.dtype));
+  SAVE_NODE_CHECK(x.dtype == DType::kBool, ctx.node, "input must be bool, got {}",
+                  dtype_name(x.dtype));
   ctx.set_output(0, DType::kBool, x.shape);
 }
 
@@ -113,14 +114,12 @@ bool wants_mask(const InferContext& ctx) {
 
 void infer_dropout(InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);
-  SAVE_CHECK(is_float(x.dtype), "node '{}' (Dropout): input must be float, got {}", ctx.node.name,
-             dtype_name(x.dtype));
+  SAVE_NODE_CHECK(is_float(x.dtype), ctx.node, "input must be float, got {}", dtype_name(x.dtype));
   if (ctx.has_input(2) && ctx.constants.size() > 2 && ctx.constants[2] != nullptr) {
     const std::vector<double> training = ctx.constants[2]->to_double();
-    SAVE_CHECK(training.empty() || training[0] == 0,
-               "node '{}' (Dropout): training_mode is true; only inference (training_mode false) "
-               "is supported",
-               ctx.node.name);
+    SAVE_NODE_CHECK(training.empty() || training[0] == 0, ctx.node,
+                    "training_mode is true; only inference (training_mode false) "
+                    "is supported");
   }
   ctx.set_output(0, x.dtype, x.shape);
   // The mask is bool from opset 10; before that it had the input's type.

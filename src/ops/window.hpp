@@ -37,32 +37,28 @@ inline WindowGeom resolve_window(const Node& node, const std::vector<int64_t>& i
   WindowGeom g;
   g.nsp = in.size();
   const size_t n = g.nsp;
-  SAVE_CHECK(n >= 1, "node '{}' ({}): input needs at least one spatial axis", node.name, node.op);
+  SAVE_NODE_CHECK(n >= 1, node, "input needs at least one spatial axis");
   g.in = in;
   if (a.has("kernel_shape")) {
     auto ks = a.ints("kernel_shape");
-    SAVE_CHECK(ks.size() == n, "node '{}' ({}): kernel_shape has {} values, expected {}", node.name,
-               node.op, ks.size(), n);
-    SAVE_CHECK(kernel.empty() || ks == kernel,
-               "node '{}' ({}): kernel_shape does not match the weight's spatial shape", node.name,
-               node.op);
+    SAVE_NODE_CHECK(ks.size() == n, node, "kernel_shape has {} values, expected {}", ks.size(), n);
+    SAVE_NODE_CHECK(kernel.empty() || ks == kernel, node,
+                    "kernel_shape does not match the weight's spatial shape");
     kernel = ks;
   }
-  SAVE_CHECK(kernel.size() == n, "node '{}' ({}): kernel_shape is required (expected {} values)",
-             node.name, node.op, n);
+  SAVE_NODE_CHECK(kernel.size() == n, node, "kernel_shape is required (expected {} values)", n);
   g.kernel = kernel;
   g.stride = a.get_ints("strides", std::vector<int64_t>(n, 1));
   g.dilation = a.get_ints("dilations", std::vector<int64_t>(n, 1));
   std::vector<int64_t> pads = a.get_ints("pads", std::vector<int64_t>(2 * n, 0));
-  SAVE_CHECK(g.stride.size() == n && g.dilation.size() == n && pads.size() == 2 * n,
-             "node '{}' ({}): strides/dilations need {} values and pads {}", node.name, node.op, n,
-             2 * n);
+  SAVE_NODE_CHECK(g.stride.size() == n && g.dilation.size() == n && pads.size() == 2 * n, node,
+                  "strides/dilations need {} values and pads {}", n, 2 * n);
   for (size_t i = 0; i < n; ++i) {
-    SAVE_CHECK(g.kernel[i] >= 1 && g.stride[i] >= 1 && g.dilation[i] >= 1 && pads[i] >= 0 &&
-                   pads[n + i] >= 0,
-               "node '{}' ({}): kernel, strides and dilations must be positive and pads "
-               "non-negative",
-               node.name, node.op);
+    SAVE_NODE_CHECK(g.kernel[i] >= 1 && g.stride[i] >= 1 && g.dilation[i] >= 1 && pads[i] >= 0 &&
+                        pads[n + i] >= 0,
+                    node,
+                    "kernel, strides and dilations must be positive and pads "
+                    "non-negative");
   }
   bool ceil_mode = allow_ceil && a.get_int("ceil_mode", 0) != 0;
   std::string auto_pad = a.get_string("auto_pad", "NOTSET");
@@ -80,18 +76,16 @@ inline WindowGeom resolve_window(const Node& node, const std::vector<int64_t>& i
       g.pad_end[i] = total - g.pad_begin[i];
     } else if (auto_pad == "VALID") {
       g.pad_begin[i] = g.pad_end[i] = 0;
-      SAVE_CHECK(in[i] >= dk, "node '{}' ({}): window {} larger than input {} on spatial axis {}",
-                 node.name, node.op, dk, in[i], i);
+      SAVE_NODE_CHECK(in[i] >= dk, node, "window {} larger than input {} on spatial axis {}", dk,
+                      in[i], i);
       g.out[i] = (in[i] - dk) / s + 1;
     } else {
-      SAVE_CHECK(auto_pad == "NOTSET", "node '{}' ({}): unknown auto_pad '{}'", node.name, node.op,
-                 auto_pad);
+      SAVE_NODE_CHECK(auto_pad == "NOTSET", node, "unknown auto_pad '{}'", auto_pad);
       g.pad_begin[i] = pads[i];
       g.pad_end[i] = pads[n + i];
       int64_t span = in[i] + g.pad_begin[i] + g.pad_end[i] - dk;
-      SAVE_CHECK(span >= 0,
-                 "node '{}' ({}): window {} larger than padded input {} on spatial axis {}",
-                 node.name, node.op, dk, in[i] + g.pad_begin[i] + g.pad_end[i], i);
+      SAVE_NODE_CHECK(span >= 0, node, "window {} larger than padded input {} on spatial axis {}",
+                      dk, in[i] + g.pad_begin[i] + g.pad_end[i], i);
       g.out[i] = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
       // As PyTorch/ONNX Runtime: the last window must start inside the input
       // or the begin padding, never only in the end padding.

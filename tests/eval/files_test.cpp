@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "core/error.hpp"
+#include "temp_dir.hpp"
 
 namespace save::eval {
 namespace {
@@ -16,10 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path fresh(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / (std::to_string(getpid()) + "_" + name);
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
+  return test::fresh_dir(name);
 }
 
 TEST(FolderLock, SecondWriterIsRefusedUntilTheFirstLetsGo) {
