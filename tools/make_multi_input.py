@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The multi-input fixture (tests/data/multi_input/): a small model with TWO
-inputs and dynamic spatial dims, its .npy inputs and labels, for the
+inputs, dynamic spatial dims and a recurrent op (GRU), its .npy inputs and labels, for the
 end-to-end test of the input options (tests/cli/multi_input_test.cpp).
 
   /usr/bin/python3 tools/make_multi_input.py
@@ -12,7 +12,8 @@ writes the same model and data.
 Model (opset 13):
   image float32 [N, 3, H, W] (N, H, W dynamic) -> Conv 3x3 (pad 1) -> Relu
         -> MaxPool 2 -> GlobalAveragePool -> [N, 4]
-  vec   float32 [N, 5] (N dynamic)              -> Gemm -> Relu -> [N, 4]
+  vec   float32 [N, 5] (N dynamic): 5 time steps of 1 feature -> GRU (hidden 4,
+        PyTorch's linear_before_reset=1) -> last state [N, 4]
   concat [N, 8] -> Gemm -> logits [N, 3]   (classifier-shaped: top-1 metric)
                 -> Gemm -> Sigmoid -> score [N, 1] (regression-shaped: rel-linf)
 Files:
@@ -39,13 +40,14 @@ class TwoInputs(nn.Module):
         self.conv = nn.Conv2d(3, 4, 3, padding=1)
         self.pool = nn.MaxPool2d(2)
         self.gap = nn.AdaptiveAvgPool2d(1)
-        self.vec = nn.Linear(5, 4)
+        self.gru = nn.GRU(1, 4, batch_first=True)
         self.head = nn.Linear(8, 3)
         self.reg = nn.Linear(8, 1)
 
     def forward(self, image, vec):
         a = self.gap(self.pool(torch.relu(self.conv(image)))).flatten(1)
-        b = torch.relu(self.vec(vec))
+        _, h = self.gru(vec.unsqueeze(-1))
+        b = h[0]
         f = torch.cat([a, b], dim=1)
         return self.head(f), torch.sigmoid(self.reg(f))
 

@@ -74,7 +74,25 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
       for (ValueId v : g.inputs) known = known || g.values[v].name == name;
       SAVE_CHECK(known, "--input-range: the model has no input named '{}'", name);
     }
-    RangeAnalysis ra = analyze_ranges(session, opts);
+    RangeAnalysis ra = [&] {
+      try {
+        return analyze_ranges(session, opts);
+      } catch (const Error& e) {
+        // Unknown dims (past the batch) left at 1 are the usual cause: say
+        // which input needs its shape stated.
+        for (ValueId v : g.inputs) {
+          const Value& in = g.values[v];
+          bool unknown = false;
+          for (size_t d = 1; d < in.shape.size(); ++d) unknown |= !in.shape[d].known();
+          if (unknown && !opts.input_shapes.count(in.name))
+            throw Error(fmt::format(
+                "{} (input '{}' has unknown dims, planned as 1: state the shape it runs at with "
+                "--input-shape {}=D1xD2x..., or give --input {}=FILE.npy)",
+                e.what(), in.name, in.name, in.name));
+        }
+        throw;
+      }
+    }();
     const Plan& plan = *ra.plan;
     Attribution bits = attribute_bits(ra, args->tolerance);
     if (!args->plan_out.empty())

@@ -83,6 +83,22 @@ TEST(MultiInput, AnalyzeAtAStatedShapeAndFromTheData) {
     }
   EXPECT_TRUE(saw_image) << r.out;
   EXPECT_TRUE(fs::is_regular_file(plan16));
+  // The GRU keeps samples apart (analysed once for any batch), and its
+  // hidden state is tanh-bounded.
+  EXPECT_EQ(a.at("any_batch"), true);
+  bool saw_gru = false;
+  for (const json& v : a.at("values"))
+    if (v.at("name") == "/gru/GRU_output_1") {
+      saw_gru = true;
+      EXPECT_GE(v.at("interval").at(0).get<double>(), -1.001) << v.dump();
+      EXPECT_LE(v.at("interval").at(1).get<double>(), 1.001) << v.dump();
+    }
+  EXPECT_TRUE(saw_gru) << r.out;
+  // No shape stated, no data: the unknown H, W planned as 1 cannot be
+  // pooled; the error says which input needs its shape.
+  r = run("analyze " + kModel);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("--input-shape image="), std::string::npos) << r.err;
   // From the data: one sample of the files (10x10).
   r = run("analyze " + kModel + kInputs + " --json");
   ASSERT_EQ(r.code, 0) << r.err;
