@@ -14,7 +14,9 @@
 //                           the data when both are given
 //
 // A rank-0 model input (a sample rate, a flag) is shared: its file holds the
-// one value every batch is given. Every mistake is one Error naming the
+// one value every batch is given. A model whose batch dim is fixed (say 1)
+// runs batches of exactly that size (effective_batch), and the sample count
+// must be a multiple of it. Every mistake is one Error naming the
 // input and what the model expects; nothing is written by any of this.
 #pragma once
 
