@@ -209,6 +209,19 @@ bool mixes_samples(const Plan& plan, const PlannedStep& st, const std::vector<in
       if (in_axis(i) >= 0) return true;  // batch-dependent weights
     return x != 0;
   }
+  if (op == "RNN" || op == "GRU" || op == "LSTM") {
+    // Each sample's sequence runs alone. Its batch axis: X and the initial
+    // states at 1 (layout 0: [seq, batch, in], [dirs, batch, hidden]) or 0
+    // (layout 1); sequence_lens at 0; the weights W, R, B, P not at all.
+    const int b = n.attrs.get_int("layout", 0) == 0 ? 1 : 0;
+    if (x != b) return true;
+    for (size_t i : {size_t{1}, size_t{2}, size_t{3}, size_t{7}})
+      if (in_axis(i) >= 0) return true;
+    if (in_axis(4) >= 0 && in_axis(4) != 0) return true;
+    for (size_t i : {size_t{5}, size_t{6}})
+      if (in_axis(i) >= 0 && in_axis(i) != b) return true;
+    return false;
+  }
   const int64_t opset = plan.graph().opset;
   if (op == "Softmax" || op == "LogSoftmax" || op == "Hardmax") {
     const int64_t a = norm_axis(n.attrs.get_int("axis", opset >= 13 ? -1 : 1), r);

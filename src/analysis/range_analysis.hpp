@@ -80,7 +80,8 @@ struct RangeAnalysis {
 // elements along that axis: elementwise and data-movement ops never do;
 // Conv/pool/norm ops need it at axis 0; Softmax, LayerNorm, reductions,
 // ArgMax/TopK/CumSum must not work along it, MatMul/Gemm must not contract
-// it; any other op is taken to mix. `batch1`: the inputs at batch 1.
+// it; RNN/GRU/LSTM need it at X's batch axis (and none in the weights); any
+// other op is taken to mix. `batch1`: the inputs at batch 1.
 bool per_sample_model(Session& session, const std::vector<Tensor>& batch1);
 
 // "NAME=1x3x32x32": an input shape (dims separated by 'x' or ','); throws

@@ -103,7 +103,7 @@ int64_t run_profile(Session& session, const protect::ProtectionOptions& opts, Ex
       opts.profile_data == "fashion-mnist" ? "fashion-mnist-train" : opts.profile_data;
   SAVE_CHECK(!spec.empty(), "this mode profiles activations on training data: give profile data");
   SAVE_CHECK(opts.batch > 0, "profiling batch must be positive");
-  Dataset data = load_dataset(spec);
+  const Dataset data = opts.profile_set ? *opts.profile_set : load_dataset(spec);
   int64_t n = std::min(data.size(), opts.profile_samples);
   // Whole batches only, so profiling builds no plan for a batch shape the
   // run will not use; at least one (smaller) batch when there are few images.
@@ -115,7 +115,7 @@ int64_t run_profile(Session& session, const protect::ProtectionOptions& opts, Ex
   session.set_hooks(&probe);
   try {
     for (int64_t b = 0; b < n; b += batch) {
-      Plan& plan = session.load_inputs({slice_rows(data.images, b, b + batch)});
+      Plan& plan = session.load_inputs(batch_of(data, b, b + batch));
       session.execute(plan);
     }
   } catch (...) {

@@ -8,12 +8,14 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "analysis/analysis_report.hpp"
 #include "analysis/attribution.hpp"
 #include "analysis/bits_svg.hpp"
 #include "analysis/range_analysis.hpp"
 #include "cli/commands.hpp"
+#include "cli/input_options.hpp"
 #include "cli/protect_options.hpp"
 #include "core/hash.hpp"
 #include "eval/files.hpp"
@@ -25,7 +27,8 @@ namespace save::cli {
 void add_analyze_command(CLI::App& app, int& exit_code) {
   struct Args {
     std::string model, out_dir, plan_out;
-    std::vector<std::string> ranges, shapes;
+    std::vector<std::string> ranges;
+    InputOptions in;
     bool json = false, no_fuse = false;
     int threads = 0;
     double tolerance = 1e-5;
@@ -37,10 +40,11 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
   c->add_option("--input-range", args->ranges,
                 "NAME=LO:HI constraint on a model input (repeatable; default [0, 1] for float "
                 "inputs)");
-  c->add_option("--input-shape", args->shapes,
-                "NAME=D1xD2x... shape the model will run at (repeatable; default: the declared "
-                "shape, unknown dims 1). The plan covers this shape only (any batch when the "
-                "model treats samples separately)");
+  // --input-shape NAME=D1xD2x... (the shape the model will run at; default:
+  // one sample of --input/--data, else the declared shape with unknown dims
+  // 1). The plan covers that shape only (any batch when the model treats
+  // samples separately).
+  add_input_options(c, args->in, false);
   c->add_option("--threads", args->threads, "Threads (default: all cores)");
   c->add_option("--tolerance", args->tolerance,
                 "Largest harmless change of a value (robust bits), as in SAVE")
@@ -54,23 +58,41 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
   c->callback([args, &exit_code] {
     RangeOptions opts;
     for (const auto& r : args->ranges) opts.input_ranges.insert(parse_input_range(r));
-    for (const auto& r : args->shapes) {
-      auto [name, shape] = parse_input_shape(r);
-      SAVE_CHECK(opts.input_shapes.emplace(name, shape).second, "--input-shape: '{}' given twice",
-                 name);
-    }
     SessionOptions so;
     so.threads = args->threads;
     so.passes.enabled = !args->no_fuse;
     Session session(import_onnx_file(args->model), so);
     const Graph& g = session.graph();
+    // At the shapes the model runs: --input-shape, else one sample of the
+    // data (data/input_spec.hpp), else the declared shapes.
+    std::optional<Dataset> data;
+    if (args->in.has_data()) data = load_input_set(g, args->in);
+    opts.input_shapes = analysis_shapes(g, args->in, data ? &*data : nullptr);
     for (const auto& [name, range] : opts.input_ranges) {
       (void)range;
       bool known = false;
       for (ValueId v : g.inputs) known = known || g.values[v].name == name;
       SAVE_CHECK(known, "--input-range: the model has no input named '{}'", name);
     }
-    RangeAnalysis ra = analyze_ranges(session, opts);
+    RangeAnalysis ra = [&] {
+      try {
+        return analyze_ranges(session, opts);
+      } catch (const Error& e) {
+        // Unknown dims (past the batch) left at 1 are the usual cause: say
+        // which input needs its shape stated.
+        for (ValueId v : g.inputs) {
+          const Value& in = g.values[v];
+          bool unknown = false;
+          for (size_t d = 1; d < in.shape.size(); ++d) unknown |= !in.shape[d].known();
+          if (unknown && !opts.input_shapes.count(in.name))
+            throw Error(fmt::format(
+                "{} (input '{}' has unknown dims, planned as 1: state the shape it runs at with "
+                "--input-shape {}=D1xD2x..., or give --input {}=FILE.npy)",
+                e.what(), in.name, in.name, in.name));
+        }
+        throw;
+      }
+    }();
     const Plan& plan = *ra.plan;
     Attribution bits = attribute_bits(ra, args->tolerance);
     if (!args->plan_out.empty())

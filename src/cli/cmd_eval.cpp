@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/input_options.hpp"
 #include "cli/protect_options.hpp"
 #include "core/error.hpp"
 #include "dist/world.hpp"
@@ -28,6 +29,8 @@ void add_eval_command(CLI::App& app, int& exit_code) {
     std::vector<std::string> modes;
     std::shared_ptr<ProtectArgs> protect = std::make_shared<ProtectArgs>();
     bool quick = false, json = false, no_fuse = false;
+    InputOptions in;
+    std::vector<std::string> sdc_metrics;
   };
   auto a = std::make_shared<Args>();
   eval::EvalSpec& s = a->spec;
@@ -42,9 +45,9 @@ void add_eval_command(CLI::App& app, int& exit_code) {
        "--modes", a->modes,
        "Modes, comma-separated (default: all nine; one that cannot run is skipped with a note)")
       ->delimiter(',');
-  c->add_option("--data", s.data, "'fashion-mnist' (test set) or a .npy file (N x ...)")
-      ->capture_default_str();
-  c->add_option("--labels", s.labels, "Labels .npy for a .npy data set (optional)");
+  // Default: --data fashion-mnist.
+  add_input_options(c, a->in);
+  add_sdc_metric_option(c, a->sdc_metrics);
   c->add_option("--limit", s.limit, "Use only the first N samples (default: all)");
   c->add_option("--trials", s.trials, "Trials per mode, scenario and flip count")
       ->capture_default_str();
@@ -67,6 +70,11 @@ void add_eval_command(CLI::App& app, int& exit_code) {
   add_no_fuse_option(c, a->no_fuse);
   c->callback([a, c, &exit_code] {
     eval::EvalSpec spec = a->spec;
+    spec.data = a->in.has_data() ? a->in.data : "fashion-mnist";
+    spec.labels = a->in.labels;
+    spec.inputs = a->in.inputs;
+    spec.input_shapes = a->in.shapes;
+    spec.sdc_metrics = parse_sdc_metrics(a->sdc_metrics);
     // model_sha256 is set per mode (rednet runs another file).
     spec.protect_opts = protection_options(*a->protect, "", spec.batch);
     if (a->quick) {

@@ -13,10 +13,11 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/input_options.hpp"
 #include "cli/protect_options.hpp"
 #include "core/error.hpp"
 #include "core/hash.hpp"
-#include "data/dataset.hpp"
+#include "data/input_spec.hpp"
 #include "dist/world.hpp"
 #include "eval/campaign.hpp"
 #include "eval/progress.hpp"
@@ -53,20 +54,21 @@ std::vector<int64_t> parse_flips(const std::string& s) {
 
 void add_inject_command(CLI::App& app, int& exit_code) {
   struct Args {
-    std::string model, data, labels, flips = "0,1,16,256,4096", pattern = "random",
-                                     scenario = "accumulated", target = "weights", out;
+    std::string model, flips = "0,1,16,256,4096", pattern = "random", scenario = "accumulated",
+                       target = "weights", out;
     int64_t trials = 10, limit = 0, batch = 64;
     int threads = 0, bits_per_word = 1, burst_length = 16;
     uint64_t seed = 1;
     bool json = false, no_fuse = false;
+    InputOptions in;
+    std::vector<std::string> sdc_metrics;
   };
   auto a = std::make_shared<Args>();
   auto prot = std::make_shared<ProtectArgs>();
   CLI::App* c = app.add_subcommand("inject", "Run a bit-flip fault-injection campaign");
   c->add_option("model", a->model, "ONNX model file")->required();
-  c->add_option("--data", a->data, "'fashion-mnist' (test set) or a .npy file (N x ...)")
-      ->required();
-  c->add_option("--labels", a->labels, "Labels .npy for a .npy dataset (optional)");
+  add_input_options(c, a->in);
+  add_sdc_metric_option(c, a->sdc_metrics);
   c->add_option("--flips", a->flips, "Flip events per trial, comma-separated")
       ->capture_default_str();
   c->add_option("--trials", a->trials, "Trials per flip count")->capture_default_str();
@@ -111,10 +113,9 @@ void add_inject_command(CLI::App& app, int& exit_code) {
     spec.trials = a->trials;
     spec.protect = prot->mode;
     spec.model_path = a->model;
-    spec.data = a->data;
-    spec.labels = a->labels;
+    spec.labels = a->in.labels;
     spec.limit = a->limit;
-    spec.batch = a->batch;
+    spec.sdc_metrics = parse_sdc_metrics(a->sdc_metrics);
     spec.threads = a->threads;
     spec.seed = a->seed;
     spec.out_dir = a->out;
@@ -127,9 +128,13 @@ void add_inject_command(CLI::App& app, int& exit_code) {
     modes::adapt_session_options(prot->mode, so);
     Session session(import_onnx_file(a->model), so);
     spec.model_sha256 = file_sha256(a->model);
-    spec.protect_opts = protection_options(*prot, spec.model_sha256, a->batch);
+    // Every model input (data/input_spec.hpp); a fixed batch dim sets the batch.
+    Dataset data = load_input_set(session.graph(), a->in);
+    spec.data = data.source;
+    spec.batch = effective_batch(data, a->batch);
+    check_model_takes(session, data, spec.batch);
+    spec.protect_opts = protection_options(*prot, spec.model_sha256, spec.batch);
     if (quiet) spec.protect_opts.log = nullptr;
-    Dataset data = load_dataset(a->data, a->labels);
     eval::CampaignOutcome r = shard ? eval::run_campaign_sharded(spec, session, data, *shard)
                                     : eval::run_campaign(spec, session, data);
     exit_code = 0;

@@ -10,13 +10,15 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/input_options.hpp"
 #include "cli/protect_options.hpp"
 #include "core/error.hpp"
 #include "core/hash.hpp"
 #include "core/peak_memory.hpp"
 #include "core/stats.hpp"
-#include "data/dataset.hpp"
+#include "data/input_spec.hpp"
 #include "data/npy.hpp"
+#include "eval/sdc_metric.hpp"
 #include "exec/session.hpp"
 #include "import/onnx_import.hpp"
 #include "modes/registry.hpp"
@@ -26,10 +28,6 @@
 namespace save::cli {
 
 namespace {
-
-int64_t argmax_row(const float* p, int64_t n) {
-  return std::max_element(p, p + n) - p;
-}
 
 // Concatenates batch outputs along axis 0.
 Tensor concat_rows(const std::vector<Tensor>& parts) {
@@ -78,8 +76,8 @@ constexpr int64_t kMaxRuns = 1000000;
 
 void add_run_command(CLI::App& app, int& exit_code) {
   struct Args {
-    std::string model, data, labels, output;
-    std::vector<std::string> inputs;
+    std::string model, output;
+    InputOptions in;
     int64_t limit = 0, batch = 1, warmup = 3, repeat = -1;  // repeat -1: the default
     int threads = 0;
     bool json = false, reference = false, no_fuse = false;
@@ -88,9 +86,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
   auto prot = std::make_shared<ProtectArgs>();
   CLI::App* c = app.add_subcommand("run", "Run inference and report accuracy and latency");
   c->add_option("model", args->model, "ONNX model file")->required();
-  c->add_option("--data", args->data, "'fashion-mnist' (test set) or a .npy file (N x ...)");
-  c->add_option("--labels", args->labels, "Labels .npy for a .npy dataset (optional)");
-  c->add_option("--input", args->inputs, "NAME=FILE.npy: bind a model input (repeatable)");
+  add_input_options(c, args->in);
   c->add_option("--output", args->output, "Write each model output to DIR/<name>.npy");
   c->add_option("--limit", args->limit, "Use only the first N samples");
   c->add_option("--batch", args->batch, "Batch size")->capture_default_str();
@@ -100,8 +96,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
                 "first")
       ->capture_default_str();
   c->add_option("--repeat", args->repeat,
-                "Timed warm runs (default: 10 with --input; with --data every batch after the "
-                "warm-up)");
+                "Timed warm runs (default: 10 with --input, which runs all its samples as one "
+                "batch; with --data every batch after the warm-up)");
   c->add_flag("--reference", args->reference, "Use the reference kernels only");
   c->add_flag("--json", args->json, "Print a JSON summary");
   add_protect_options(c, prot);
@@ -116,9 +112,6 @@ void add_run_command(CLI::App& app, int& exit_code) {
                "--warmup must be between 0 and {}, got {}", kMaxRuns, args->warmup);
     SAVE_CHECK(args->repeat == -1 || (args->repeat >= 1 && args->repeat <= kMaxRuns),
                "--repeat must be between 1 and {}, got {}", kMaxRuns, args->repeat);
-    SAVE_CHECK(!args->data.empty() || !args->inputs.empty(),
-               "give --data or at least one --input NAME=FILE.npy");
-    SAVE_CHECK(args->data.empty() || args->inputs.empty(), "give --data or --input, not both");
     SessionOptions so;
     so.threads = args->threads;
     so.plan.use_fast_kernels = !args->reference;
@@ -126,6 +119,10 @@ void add_run_command(CLI::App& app, int& exit_code) {
     modes::adapt_session_options(prot->mode, so);
     Session session(import_onnx_file(args->model), so);
     const Graph& g = session.graph();
+    // Every model input, checked against the model (data/input_spec.hpp).
+    const Dataset ds = load_input_set(g, args->in);
+    const std::string labels_source = args->in.labels.empty() ? ds.source : args->in.labels;
+    args->batch = effective_batch(ds, args->batch);  // a fixed batch dim sets it
     // A protection mode's hooks run with every inference; it (re)prepares
     // whenever a new batch shape adds a plan (a last, shorter batch).
     std::unique_ptr<protect::Protection> protection;
@@ -145,35 +142,28 @@ void add_run_command(CLI::App& app, int& exit_code) {
     int64_t samples = 0, correct = 0;
     bool labelled = false;
 
-    if (!args->inputs.empty()) {
-      std::map<std::string, Tensor> bound;
-      for (const std::string& spec : args->inputs) {
-        auto eq = spec.find('=');
-        SAVE_CHECK(eq != std::string::npos && eq > 0, "--input '{}' must be NAME=FILE.npy", spec);
-        SAVE_CHECK(!bound.count(spec.substr(0, eq)), "--input '{}' is given twice",
-                   spec.substr(0, eq));
-        bound[spec.substr(0, eq)] = read_npy(spec.substr(eq + 1));
-      }
-      std::vector<Tensor> in;
-      for (ValueId v : g.inputs) {
-        auto it = bound.find(g.values[v].name);
-        SAVE_CHECK(it != bound.end(),
-                   "input '{}' of the model is not bound (--input NAME=FILE.npy)",
-                   g.values[v].name);
-        in.push_back(it->second);
-      }
-      for (const auto& [name, t] : bound) {
-        bool known = false;
-        for (ValueId v : g.inputs) known = known || g.values[v].name == name;
-        SAVE_CHECK(known, "the model has no input named '{}' (--input {}=...)", name, name);
-      }
-      samples = bound.begin()->second.rank() ? bound.begin()->second.shape()[0] : 1;
+    // Accuracy: output 0's top-1 (eval/sdc_metric.hpp) against the labels.
+    auto score = [&](const Tensor& logits, int64_t b, int64_t e) {
+      SAVE_CHECK(logits.dtype() == DType::kF32 && logits.rank() == 2 && logits.shape()[0] == e - b,
+                 "accuracy needs a float32 first output of shape [batch, classes], got {}",
+                 shape_str(logits.shape()));
+      const int64_t k = logits.shape()[1];
+      check_labels(ds.labels, b, e, k, labels_source);
+      for (int64_t i = 0; i < e - b; ++i)
+        correct += top1(logits.ptr<float>() + i * k, k) == ds.labels[b + i];
+    };
+    labelled = !ds.labels.empty();
+
+    if (!args->in.inputs.empty()) {
+      const std::vector<Tensor> in = ds.inputs;
+      samples = ds.size();
       // The same inputs every run: run 0 is the cold one (its outputs are
       // the ones written), then the warm-up, then the timed runs.
       const int64_t repeat = args->repeat > 0 ? args->repeat : 10;
       auto t0 = clock::now();
       outputs = run_protected(in);
       tm.first_run_ms = ms_since(t0);
+      if (labelled) score(outputs[0], 0, samples);
       for (int64_t w = 0; w < args->warmup; ++w) run_protected(in);
       tm.warmup_runs = args->warmup;
       for (int64_t r = 0; r < repeat; ++r) {
@@ -183,15 +173,9 @@ void add_run_command(CLI::App& app, int& exit_code) {
         tm.warm_samples += samples;
       }
     } else {
-      SAVE_CHECK(g.inputs.size() == 1,
-                 "--data feeds a single-input model; this one has {} inputs "
-                 "(use --input NAME=FILE.npy)",
-                 g.inputs.size());
-      Dataset ds = load_dataset(args->data, args->labels);
       int64_t n = ds.size();
       if (args->limit > 0) n = std::min(n, args->limit);
-      SAVE_CHECK(n > 0, "the dataset '{}' has no samples", args->data);
-      labelled = !ds.labels.empty();
+      SAVE_CHECK(n > 0, "the dataset '{}' has no samples", ds.source);
       // Every batch counts once for accuracy and --output. Timing: batch 0
       // is the cold run, the next --warmup batches are untimed, the rest of
       // the full-size batches are the timed warm runs (the first --repeat of
@@ -200,9 +184,9 @@ void add_run_command(CLI::App& app, int& exit_code) {
       // batches, full-size batches are run again for timing only.
       const int64_t full = std::min(n, args->batch);
       const int64_t wanted = args->repeat > 0 ? args->repeat : 0;  // 0: all that come
-      auto timed_run = [&](const Tensor& x, int64_t rows, int64_t index) {
+      auto timed_run = [&](const std::vector<Tensor>& x, int64_t rows, int64_t index) {
         auto t0 = clock::now();
-        std::vector<Tensor> outs = run_protected({x});
+        std::vector<Tensor> outs = run_protected(x);
         double ms = ms_since(t0);
         if (index == 0) {
           tm.first_run_ms = ms;
@@ -220,18 +204,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
       int64_t index = 0;
       for (int64_t b = 0; b < n; b += args->batch, ++index) {
         int64_t e = std::min(n, b + args->batch);
-        std::vector<Tensor> outs = timed_run(slice_rows(ds.images, b, e), e - b, index);
-        if (labelled) {
-          const Tensor& logits = outs[0];
-          SAVE_CHECK(
-              logits.dtype() == DType::kF32 && logits.rank() == 2 && logits.shape()[0] == e - b,
-              "accuracy needs a float32 first output of shape [batch, classes], got {}",
-              shape_str(logits.shape()));
-          int64_t k = logits.shape()[1];
-          check_labels(ds.labels, b, e, k, args->labels.empty() ? args->data : args->labels);
-          for (int64_t i = 0; i < e - b; ++i)
-            correct += argmax_row(logits.ptr<float>() + i * k, k) == ds.labels[b + i];
-        }
+        std::vector<Tensor> outs = timed_run(batch_of(ds, b, e), e - b, index);
+        if (labelled) score(outs[0], b, e);
         if (!args->output.empty())
           for (size_t o = 0; o < outs.size(); ++o) parts[o].push_back(std::move(outs[o]));
       }
@@ -241,7 +215,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
       for (int64_t b = 0;
            tm.warmup_runs < args->warmup || static_cast<int64_t>(tm.warm_ms.size()) < need;
            b = (b + 2 * full > n) ? 0 : b + full, ++index) {
-        timed_run(slice_rows(ds.images, b, b + full), full, index);
+        timed_run(batch_of(ds, b, b + full), full, index);
         ++tm.replayed_runs;
       }
       samples = n;

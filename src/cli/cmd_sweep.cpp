@@ -9,10 +9,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/input_options.hpp"
 #include "cli/protect_options.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "data/dataset.hpp"
+#include "data/input_spec.hpp"
 #include "dist/world.hpp"
 #include "eval/progress.hpp"
 #include "eval/shard.hpp"
@@ -161,7 +163,7 @@ void print_table(const Sweep& sw, const SweepSummary& sum) {
 
 void add_sweep_command(CLI::App& app, int& exit_code) {
   struct Args {
-    std::string model, data = "fashion-mnist", bits = "0-31", out, only = "all";
+    std::string model, bits = "0-31", out, only = "all";
     double predict = 0;
     std::vector<std::string> tensors;
     bool all_weights = false, json = false, verify = false, no_fuse = false;
@@ -169,6 +171,7 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
     std::vector<int64_t> elements;
     uint64_t seed = 0;
     int threads = 0;
+    InputOptions in;
   };
   auto args = std::make_shared<Args>();
   CLI::App* c = app.add_subcommand("sweep", "Flip each weight bit alone and record its effect");
@@ -180,8 +183,9 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
                 "Only this element of each --tensor (repeatable): with --bits, a targeted flip");
   c->add_option("--bits", args->bits, "Bit positions, e.g. 0-31 or 23-30,31")
       ->capture_default_str();
-  c->add_option("--data", args->data, "'fashion-mnist' (test set) or a .npy file (N x ...)")
-      ->capture_default_str();
+  // Default: --data fashion-mnist. Labels are not read: a sweep compares
+  // with the fault-free outputs.
+  add_input_options(c, args->in, false);
   c->add_option("--batch", args->batch, "Validation images (the first B of the data)")
       ->capture_default_str();
   c->add_option("--seed", args->seed, "Seed for --sample")->capture_default_str();
@@ -209,12 +213,11 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
     so.threads = args->threads;
     so.passes.enabled = !args->no_fuse;
     Session session(import_onnx_file(args->model), so);
-    SAVE_CHECK(session.graph().inputs.size() == 1,
-               "--data feeds a single-input model; this one has {} inputs",
-               session.graph().inputs.size());
-    Dataset ds = load_dataset(args->data);
-    SAVE_CHECK(ds.size() > 0, "'{}' holds no samples", args->data);
-    int64_t batch = std::min(args->batch, ds.size());
+    InputOptions in = args->in;
+    if (!in.has_data()) in.data = "fashion-mnist";
+    const Dataset ds = load_input_set(session.graph(), in);
+    int64_t batch = std::min(effective_batch(ds, args->batch), ds.size());
+    check_model_takes(session, ds, batch);
     SweepOptions opts;
     opts.tensors = args->tensors;
     opts.all_weights = args->all_weights;
@@ -227,7 +230,7 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
     opts.only = args->only == "robust"      ? SweepOptions::Only::kPredictedRobust
                 : args->only == "nonrobust" ? SweepOptions::Only::kPredictedNonRobust
                                             : SweepOptions::Only::kAll;
-    Sweep sw(session, {slice_rows(ds.images, 0, batch)}, opts);
+    Sweep sw(session, batch_of(ds, 0, batch), opts);
 
     std::unique_ptr<RecordWriter> writer;
     if (!args->out.empty()) writer = std::make_unique<RecordWriter>(args->out);
@@ -245,7 +248,7 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
                  summary_json(args->model, sw, sum, batch, args->seed, args->predict).dump(2));
     } else {
       fmt::print("model       {}\n", args->model);
-      fmt::print("inputs      first {} images of {}, threads {}\n", batch, args->data,
+      fmt::print("inputs      first {} samples of {}, threads {}\n", batch, ds.source,
                  args->threads > 0 ? args->threads : omp_get_max_threads());
       fmt::print("swept       {} of {} bits in {} tensors{}\n", sum.bits, sw.population_bits(),
                  sw.tensors().size(),

@@ -70,20 +70,30 @@ Dataset load_dataset(const std::string& spec, const std::string& labels_npy) {
              "dataset '{}' is neither 'fashion-mnist' nor a .npy file", spec);
   ds.images = read_npy(spec);
   SAVE_CHECK(ds.images.rank() >= 1, "'{}': a dataset needs a leading sample axis", spec);
-  if (!labels_npy.empty()) {
-    Tensor l = read_npy(labels_npy);
-    SAVE_CHECK(l.rank() == 1 && l.shape()[0] == ds.size(),
-               "'{}': labels must be a vector of {} entries", labels_npy, ds.size());
-    SAVE_CHECK(l.dtype() != DType::kF32 && l.dtype() != DType::kF64 && l.dtype() != DType::kBool,
-               "'{}': labels must be integers (class indices), not {}", labels_npy,
-               dtype_name(l.dtype()));
-    ds.labels = l.to_int64();
-    for (size_t i = 0; i < ds.labels.size(); ++i)
-      SAVE_CHECK(ds.labels[i] >= 0,
-                 "'{}': label {} of sample {} is negative (labels are class indices)", labels_npy,
-                 ds.labels[i], i);
-  }
+  if (!labels_npy.empty()) ds.labels = read_labels(labels_npy, ds.size());
   return ds;
+}
+
+std::vector<int64_t> read_labels(const std::string& path, int64_t samples) {
+  Tensor l = read_npy(path);
+  SAVE_CHECK(l.rank() == 1 && l.shape()[0] == samples,
+             "'{}': labels must be a vector of {} entries (one per sample), got shape {}", path,
+             samples, shape_str(l.shape()));
+  SAVE_CHECK(l.dtype() != DType::kF32 && l.dtype() != DType::kF64 && l.dtype() != DType::kBool,
+             "'{}': labels must be integers (class indices), not {}", path, dtype_name(l.dtype()));
+  std::vector<int64_t> labels = l.to_int64();
+  for (size_t i = 0; i < labels.size(); ++i)
+    SAVE_CHECK(labels[i] >= 0, "'{}': label {} of sample {} is negative (labels are class indices)",
+               path, labels[i], i);
+  return labels;
+}
+
+std::vector<Tensor> batch_of(const Dataset& data, int64_t begin, int64_t end) {
+  if (data.inputs.empty()) return {slice_rows(data.images, begin, end)};
+  std::vector<Tensor> out;
+  for (size_t i = 0; i < data.inputs.size(); ++i)
+    out.push_back(data.shared[i] ? data.inputs[i] : slice_rows(data.inputs[i], begin, end));
+  return out;
 }
 
 void check_labels(const std::vector<int64_t>& labels, int64_t begin, int64_t end, int64_t classes,

@@ -16,6 +16,7 @@
 #include "eval/files.hpp"
 #include "eval/progress.hpp"
 #include "eval/report.hpp"
+#include "eval/sdc_metric.hpp"
 #include "eval/svg.hpp"
 #include "eval/trial_log.hpp"
 #include "exec/hook_chain.hpp"
@@ -41,56 +42,99 @@ std::string data_hash(const std::string& spec) {
   return file_sha256(spec);
 }
 
-// Reads each sample's answer straight from the plan's output buffers (no
-// copies, no allocation): top-1 of output 0's row, and whether any float
-// output row holds a NaN/Inf.
+// Scores each sample straight from the plan's output buffers (no copies):
+// every float32 output with the batch as its first dimension is scored
+// under its metric (eval/sdc_metric.hpp); output 0's top-1 is kept for
+// accuracy against labels.
 class Scorer {
  public:
-  explicit Scorer(const Graph& g) : graph_(g) {}
+  Scorer(const Graph& g, const Plan& first, int64_t rows, const SdcMetricChoice& choice)
+      : graph_(g) {
+    for (size_t o = 0; o < g.outputs.size(); ++o) {
+      TensorView out = first.view(g.outputs[o]);
+      if (out.dtype != DType::kF32 || out.rank() == 0 || out.dim(0) != rows || rows == 0) continue;
+      const std::string& name = g.values[g.outputs[o]].name;
+      outs_.emplace_back(name, choice.for_output(name, Shape(out.shape.begin(), out.shape.end())),
+                         out.numel() / rows);
+      which_.push_back(o);
+    }
+    SAVE_CHECK(!outs_.empty(),
+               "campaigns need a float32 output with the batch as its first dimension (output "
+               "'{}' is {} of shape {})",
+               g.values[g.outputs[0]].name, dtype_name(first.view(g.outputs[0]).dtype),
+               shape_str(first.view(g.outputs[0]).shape));
+    std::vector<std::string> names;
+    for (ValueId v : g.outputs) names.push_back(g.values[v].name);
+    check_sdc_outputs(choice, names);
+  }
 
-  // Writes top-1 of rows [0, rows) to top1[0..rows); returns the NaN/Inf rows.
-  int64_t score(const Plan& plan, int64_t rows, int64_t* top1) const {
-    TensorView out = plan.view(graph_.outputs[0]);
-    SAVE_CHECK(out.dtype == DType::kF32 && out.rank() >= 1 && out.dim(0) == rows,
-               "campaigns need a float32 first output with the batch as its first dimension "
-               "(got {} of shape {})",
-               dtype_name(out.dtype), shape_str(out.shape));
-    int64_t k = rows > 0 ? out.numel() / rows : 0;
-    const float* p = out.ptr<const float>();
-    for (int64_t r = 0; r < rows; ++r) top1[r] = argmax(p + r * k, k);
-    int64_t bad = 0;
-    for (int64_t r = 0; r < rows; ++r) bad += row_nonfinite(plan, r, rows);
-    return bad;
+  // The campaigns before per-output metrics scored output 0 alone by
+  // top-1 and cached its golden answers: such a campaign keeps its cache
+  // and its folder key.
+  bool legacy() const {
+    return outs_.size() == 1 && which_[0] == 0 && outs_[0].metric().kind == SdcMetric::Kind::kTop1;
+  }
+  std::vector<OutputScore>& outputs() { return outs_; }
+  const std::vector<OutputScore>& outputs() const { return outs_; }
+  // {"name": "top1", ...}: what the summary reports and the folder keys.
+  nlohmann::json metrics_json() const {
+    nlohmann::json j = nlohmann::json::object();
+    for (const OutputScore& o : outs_) j[o.name()] = o.metric().name();
+    return j;
+  }
+
+  void add_golden(const Plan& plan, int64_t first, int64_t rows) {
+    for (size_t k = 0; k < outs_.size(); ++k)
+      outs_[k].add_golden(plan.view(graph_.outputs[which_[k]]).ptr<const float>(), first, rows);
+    // Output 0's top-1, for the fault-free accuracy.
+    const TensorView o0 = plan.view(graph_.outputs[0]);
+    if (o0.dtype == DType::kF32 && o0.rank() >= 1 && o0.dim(0) == rows && rows > 0) {
+      const int64_t k = o0.numel() / rows;
+      golden_top1_.resize(static_cast<size_t>(first + rows), -1);
+      for (int64_t r = 0; r < rows; ++r)
+        golden_top1_[static_cast<size_t>(first + r)] = top1(o0.ptr<const float>() + r * k, k);
+    }
+  }
+  const std::vector<int64_t>& golden_top1() const { return golden_top1_; }
+  void set_golden_top1(std::vector<int64_t> t) { golden_top1_ = std::move(t); }
+
+  // Scores rows [0, rows) of a batch whose first sample is `b0`: sets
+  // sdc[r] (any output), adds each output's SDC rows to `per_output`,
+  // writes output 0's top-1 to top1[r]; returns the rows holding a NaN/Inf.
+  int64_t score(const Plan& plan, int64_t b0, int64_t rows, uint8_t* sdc, int64_t* top1_out,
+                std::vector<int64_t>& per_output) const {
+    std::fill(sdc, sdc + rows, 0);
+    std::vector<uint8_t> bad(static_cast<size_t>(rows), 0);
+    for (size_t k = 0; k < outs_.size(); ++k) {
+      const float* p = plan.view(graph_.outputs[which_[k]]).ptr<const float>();
+      const int64_t n = outs_[k].row_size();
+      for (int64_t r = 0; r < rows; ++r) {
+        int64_t t = -1;
+        const bool wrong = outs_[k].is_sdc(p + r * n, b0 + r, &t);
+        sdc[r] |= wrong;
+        per_output[k] += wrong;
+        bad[static_cast<size_t>(r)] |= has_nonfinite(p + r * n, n);
+      }
+    }
+    const TensorView o0 = plan.view(graph_.outputs[0]);
+    const int64_t k0 =
+        o0.dtype == DType::kF32 && o0.rank() >= 1 && rows > 0 ? o0.numel() / rows : 0;
+    for (int64_t r = 0; r < rows; ++r)
+      top1_out[r] = k0 > 0 ? top1(o0.ptr<const float>() + r * k0, k0) : -1;
+    int64_t nonfinite = 0;
+    for (uint8_t b : bad) nonfinite += b;
+    return nonfinite;
   }
 
  private:
-  // First index of the largest finite-or-inf value; NaNs never win; -1
-  // when the whole row is NaN (never equal to a golden answer).
-  static int64_t argmax(const float* p, int64_t k) {
-    int64_t best = -1;
-    float bv = 0;
-    for (int64_t i = 0; i < k; ++i)
-      if (!std::isnan(p[i]) && (best < 0 || p[i] > bv)) best = i, bv = p[i];
-    return best;
-  }
-
-  bool row_nonfinite(const Plan& plan, int64_t r, int64_t rows) const {
-    for (ValueId v : graph_.outputs) {
-      TensorView o = plan.view(v);
-      if (o.dtype != DType::kF32 || o.rank() == 0 || o.dim(0) != rows) continue;
-      int64_t k = o.numel() / rows;
-      const float* p = o.ptr<const float>() + r * k;
-      for (int64_t i = 0; i < k; ++i)
-        if (!std::isfinite(p[i])) return true;
-    }
-    return false;
-  }
-
   const Graph& graph_;
+  std::vector<OutputScore> outs_;
+  std::vector<size_t> which_;         // index into graph.outputs per scored output
+  std::vector<int64_t> golden_top1_;  // output 0, every sample
 };
 
 struct Batches {
-  std::vector<std::vector<Tensor>> inputs;  // one single-input list per batch
+  std::vector<std::vector<Tensor>> inputs;  // every model input, per batch
   std::vector<int64_t> begin;               // first sample of each batch
   int64_t samples = 0;
 };
@@ -100,7 +144,7 @@ Batches make_batches(const Dataset& data, int64_t samples, int64_t batch) {
   b.samples = samples;
   for (int64_t s = 0; s < samples; s += batch) {
     b.begin.push_back(s);
-    b.inputs.push_back({slice_rows(data.images, s, std::min(samples, s + batch))});
+    b.inputs.push_back(batch_of(data, s, std::min(samples, s + batch)));
   }
   return b;
 }
@@ -110,19 +154,18 @@ int64_t rows_of(const Batches& b, size_t i) {
   return end - b.begin[i];
 }
 
-// The fault-free top-1 of every sample, computed (in memory: the folder is
-// claimed only once this worked, so a model that cannot run these inputs
-// leaves nothing behind).
-std::vector<int64_t> golden_run(Session& session, const Batches& batches, const Scorer& scorer) {
+// The fault-free outputs of every sample, recorded in the scorer (in
+// memory: the folder is claimed only once this worked, so a model that
+// cannot run these inputs leaves nothing behind).
+void golden_run(Session& session, const Batches& batches, Scorer& scorer) {
   session.set_hooks(nullptr);
   session.restore_constants();
-  std::vector<int64_t> top1(static_cast<size_t>(batches.samples));
   for (size_t i = 0; i < batches.inputs.size(); ++i) {
     Plan& plan = session.load_inputs(batches.inputs[i]);
     session.execute(plan);
-    scorer.score(plan, rows_of(batches, i), top1.data() + batches.begin[i]);
+    scorer.add_golden(plan, batches.begin[i], rows_of(batches, i));
   }
-  return top1;
+  for (OutputScore& o : scorer.outputs()) o.finish_golden();
 }
 
 std::string golden_sum_path(const std::string& golden_path) {
@@ -204,10 +247,10 @@ struct RunState {
   Session& session;
   const Batches& batches;
   const Scorer& scorer;
-  const std::vector<int64_t>& golden;
   const std::vector<int64_t>& labels;  // empty: unlabelled
   save::protect::Protection& protection;
   std::vector<int64_t> top1;   // reused across batches
+  std::vector<uint8_t> sdc;    // reused across batches
   std::vector<double> lat_ms;  // reused across trials
 };
 
@@ -233,6 +276,7 @@ TrialResult run_trial(RunState& st, const Series& series, const FaultConfig& cfg
   st.session.set_hooks(&chain);
   int64_t correct = 0;
   st.lat_ms.clear();
+  std::vector<int64_t> per_output(st.scorer.outputs().size(), 0);
   try {
     for (size_t i = 0; i < st.batches.inputs.size(); ++i) {
       auto t0 = Clock::now();
@@ -249,14 +293,17 @@ TrialResult run_trial(RunState& st, const Series& series, const FaultConfig& cfg
       st.lat_ms.push_back(ms_since(t0));
       int64_t rows = rows_of(st.batches, i), b0 = st.batches.begin[i];
       if (refused) {
+        // Every row of a refused batch is wrong in every output.
         ++r.kernel_errors;
         std::fill(st.top1.begin(), st.top1.begin() + rows, -1);
+        std::fill(st.sdc.begin(), st.sdc.begin() + rows, 1);
+        for (int64_t& c : per_output) c += rows;
       } else {
-        r.nan_inf += st.scorer.score(plan, rows, st.top1.data());
+        r.nan_inf += st.scorer.score(plan, b0, rows, st.sdc.data(), st.top1.data(), per_output);
       }
       for (int64_t k = 0; k < rows; ++k) {
-        r.sdc += st.top1[k] != st.golden[b0 + k];
-        if (!st.labels.empty()) correct += st.top1[k] == st.labels[b0 + k];
+        r.sdc += st.sdc[k];
+        if (!st.labels.empty()) correct += st.top1[k] >= 0 && st.top1[k] == st.labels[b0 + k];
       }
     }
   } catch (...) {
@@ -278,6 +325,8 @@ TrialResult run_trial(RunState& st, const Series& series, const FaultConfig& cfg
   for (const FlipRecord& f : injector.applied()) r.weight_bits += f.weight;
   injector.end_trial();
 
+  for (size_t k = 0; k < per_output.size(); ++k)
+    r.sdc_by_output[st.scorer.outputs()[k].name()] = per_output[k];
   double n = static_cast<double>(r.samples);
   if (!st.labels.empty()) r.accuracy = static_cast<double>(correct) / n;
   r.sdc_rate = static_cast<double>(r.sdc) / n;
@@ -301,9 +350,6 @@ CampaignOutcome run_campaign(const CampaignSpec& spec, Session& session, const D
   SAVE_CHECK(!spec.flips.empty(), "give at least one flip count (--flips 0,1,16)");
   for (int64_t f : spec.flips) SAVE_CHECK(f >= 0, "flip counts must be >= 0 (got {})", f);
   SAVE_CHECK(!spec.out_dir.empty(), "give an output folder (--out DIR)");
-  SAVE_CHECK(session.graph().inputs.size() == 1,
-             "campaigns feed a single-input model; this one has {} inputs",
-             session.graph().inputs.size());
   SAVE_CHECK(
       !(spec.fault.scenario == Scenario::kAccumulated && spec.fault.target == Target::kActivations),
       "the accumulated scenario flips resident weights; use --target weights or all "
@@ -329,16 +375,26 @@ CampaignOutcome run_campaign(const CampaignSpec& spec, Session& session, const D
     labels.assign(data.labels.begin(), data.labels.begin() + samples);
   }
 
+  // The batches, and the outputs scored at the first one's plan (planning
+  // writes nothing; a shape the model cannot take is refused here).
+  Batches batches = make_batches(data, samples, spec.batch);
+  Scorer scorer(session.graph(), session.plan_for(batches.inputs[0]), rows_of(batches, 0),
+                spec.sdc_metrics);
+
   // What the results depend on. The golden run depends on all but the seed.
-  nlohmann::json inputs_key = {{"model_sha256", spec.model_sha256},
-                               {"data", spec.data},
-                               {"data_sha256", data_hash(spec.data)},
-                               {"labels", spec.labels},
-                               {"labels_sha256", data_hash(spec.labels)},
-                               {"samples", samples},
-                               {"batch", spec.batch},
-                               // The graph as it runs: fused or as written.
-                               {"passes", session.graph().passes}};
+  nlohmann::json inputs_key = {
+      {"model_sha256", spec.model_sha256},
+      {"data", spec.data},
+      {"data_sha256", data.sha256.empty() ? data_hash(spec.data) : data.sha256},
+      {"labels", spec.labels},
+      {"labels_sha256", data_hash(spec.labels)},
+      {"samples", samples},
+      {"batch", spec.batch},
+      // The graph as it runs: fused or as written.
+      {"passes", session.graph().passes}};
+  // Campaigns that score more than output 0's top-1 are keyed by their
+  // metrics too (a legacy one keeps its key, so its folder still resumes).
+  if (!scorer.legacy()) inputs_key["sdc_metrics"] = scorer.metrics_json();
   nlohmann::json context = inputs_key;
   context["format"] = 1;
   context["seed"] = spec.seed;
@@ -356,13 +412,21 @@ CampaignOutcome run_campaign(const CampaignSpec& spec, Session& session, const D
              "runs; split it over several --out folders or seeds",
              spec.trials, distinct.size(), kMaxCampaignTrials);
 
-  Batches batches = make_batches(data, samples, spec.batch);
-  Scorer scorer(session.graph());
+  // Output 0's golden top-1 answers are cached in the folder for a legacy
+  // campaign (checksummed); any other runs the fault-free pass each time
+  // (its golden rows are not cached).
   std::string golden_path =
       (fs::path(spec.out_dir) / fmt::format("golden-{}.npy", hex64(fnv1a64(inputs_key.dump()))))
           .string();
-  std::optional<std::vector<int64_t>> cached = read_golden(golden_path, samples);
-  std::vector<int64_t> golden = cached ? *cached : golden_run(session, batches, scorer);
+  std::optional<std::vector<int64_t>> cached;
+  if (scorer.legacy()) cached = read_golden(golden_path, samples);
+  if (cached) {
+    scorer.outputs()[0].set_golden_top1(*cached);
+    scorer.set_golden_top1(*cached);
+  } else {
+    golden_run(session, batches, scorer);
+  }
+  const std::vector<int64_t>& golden = scorer.golden_top1();
   if (!labels.empty()) {
     // Labels are class indices of the first output.
     TensorView out = session.plan_for(batches.inputs[0]).view(session.graph().outputs[0]);
@@ -373,7 +437,7 @@ CampaignOutcome run_campaign(const CampaignSpec& spec, Session& session, const D
   ensure_dir(spec.out_dir);
   FolderLock lock(spec.out_dir);
   claim_folder(spec.out_dir, context);
-  if (!cached) {
+  if (!cached && scorer.legacy()) {
     // An older folder's cache without a checksum must agree with this run.
     std::error_code ec;
     if (fs::exists(golden_path, ec)) {
@@ -389,9 +453,11 @@ CampaignOutcome run_campaign(const CampaignSpec& spec, Session& session, const D
   std::optional<double> golden_accuracy;
   if (!labels.empty()) {
     int64_t c = 0;
-    for (int64_t i = 0; i < samples; ++i) c += golden[i] == labels[i];
+    for (int64_t i = 0; i < samples; ++i) c += golden[i] >= 0 && golden[i] == labels[i];
     golden_accuracy = static_cast<double>(c) / static_cast<double>(samples);
   }
+  int64_t golden_nonfinite = 0;
+  for (const OutputScore& o : scorer.outputs()) golden_nonfinite += o.golden_nonfinite();
 
   TrialLog log((fs::path(spec.out_dir) / "trials.jsonl").string(), context_id);
   // The trials still to run, in a fixed order (flip counts as given, first
@@ -420,8 +486,9 @@ CampaignOutcome run_campaign(const CampaignSpec& spec, Session& session, const D
   // A shared bar counted every requested trial: drop those not run here.
   if (spec.shared_progress)
     progress.drop(outcome.skipped + static_cast<int64_t>(todo.size()) - to_run);
-  RunState st{session, batches, scorer, golden, labels, *protection, {}, {}};
+  RunState st{session, batches, scorer, labels, *protection, {}, {}, {}};
   st.top1.resize(static_cast<size_t>(spec.batch));
+  st.sdc.resize(static_cast<size_t>(spec.batch));
   st.lat_ms.reserve(batches.inputs.size());
   for (int64_t i = 0; i < to_run; ++i) {
     auto [f, t] = todo[static_cast<size_t>(i)];
@@ -447,6 +514,9 @@ CampaignOutcome run_campaign(const CampaignSpec& spec, Session& session, const D
                            {"seed", spec.seed},
                            {"golden_accuracy", golden_accuracy ? nlohmann::json(*golden_accuracy)
                                                                : nlohmann::json(nullptr)},
+                           // Per scored output: the metric an SDC is judged by.
+                           {"sdc_metrics", scorer.metrics_json()},
+                           {"golden_nonfinite_rows", golden_nonfinite},
                            {"machine", machine_info(spec.threads)}};
   outcome.summary = build_summary(header, log.records());
   outcome.timings = build_timings(log.records());

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "data/dataset.hpp"
+#include "eval/sdc_metric.hpp"
 #include "exec/session.hpp"
 #include "inject/injector.hpp"
 #include "protect/mode.hpp"
@@ -37,15 +38,18 @@ inline constexpr int64_t kMaxCampaignTrials = 1'000'000;
 struct CampaignSpec {
   std::string model_path;    // as given: reported, not part of any key
   std::string model_sha256;  // keys the campaign and the golden cache
-  std::string data;          // "fashion-mnist" or a .npy path (a file is also keyed by content)
-  std::string labels;        // labels .npy, or ""
-  int64_t limit = 0;         // first N samples; 0: all
+  std::string data;    // "fashion-mnist", a .npy path or the --input list (keyed by content too)
+  std::string labels;  // labels .npy, or ""
+  int64_t limit = 0;   // first N samples; 0: all
   int64_t batch = 64;
   int threads = 0;  // reported only (0: OpenMP's default)
   uint64_t seed = 0;
   std::vector<int64_t> flips;  // flip events per trial, one point each
   int64_t trials = 1;
   FaultConfig fault;  // pattern, scenario, target, bits_per_word, burst_length
+  // --sdc-metric: how each output's SDC is judged (empty: the automatic
+  // choice, eval/sdc_metric.hpp).
+  SdcMetricChoice sdc_metrics;
   std::string protect = "none";
   save::protect::ProtectionOptions protect_opts;  // what the mode needs to set itself up
   std::string out_dir;
@@ -78,7 +82,10 @@ struct CampaignOutcome {
 };
 
 // Runs (or resumes) the campaign on `session` over the first `limit`
-// samples of `data`. Throws Error on bad arguments, labels outside the
+// samples of `data`, every model input fed per batch (data/dataset.hpp:
+// batch_of). Each sample is scored per output against the fault-free run
+// (eval/sdc_metric.hpp); summary.json lists the metric per output and the
+// SDC rate per output and point. Throws Error on bad arguments, labels outside the
 // model's classes, a folder that holds another campaign or an evaluation,
 // a golden cache that fails its checksum, or a folder another process is
 // writing (DIR/.save.lock). Nothing is written to the folder before the

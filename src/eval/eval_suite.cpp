@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/hash.hpp"
 #include "data/dataset.hpp"
+#include "data/input_spec.hpp"
 #include "data/ood.hpp"
 #include "eval/campaign.hpp"
 #include "eval/eval_report.hpp"
@@ -152,12 +153,20 @@ std::vector<OodSet> make_ood_sets(const EvalSpec& s, const Dataset& clean, std::
     why = "--ood-samples 0";
     return sets;
   }
+  if (clean.inputs.size() > 1) {
+    // The sets are transformed images (data/ood.hpp): one image input.
+    why = fmt::format("the sets transform a single image input; this model has {} inputs",
+                      clean.inputs.size());
+    note(s, fmt::format("out-of-distribution sets skipped: {}", why));
+    return sets;
+  }
   try {
-    for (const OodSetInfo& info : ood_sets())
-      sets.push_back({info.name, info.description,
-                      Dataset{make_ood_inputs(info.name, clean.images, s.ood_samples, s.seed),
-                              {},
-                              "ood:" + info.name}});
+    for (const OodSetInfo& info : ood_sets()) {
+      Dataset d;
+      d.images = make_ood_inputs(info.name, clean.images, s.ood_samples, s.seed);
+      d.source = "ood:" + info.name;
+      sets.push_back({info.name, info.description, std::move(d)});
+    }
   } catch (const Error& e) {
     why = e.what();
     note(s, fmt::format("out-of-distribution sets skipped: {}", why));
@@ -169,7 +178,7 @@ std::vector<OodSet> make_ood_sets(const EvalSpec& s, const Dataset& clean, std::
 // Sets up each mode. A mode that cannot run is an Error when named in
 // --modes, and skipped with a note when the modes are the default.
 std::vector<ModeRun> setup_modes(const EvalSpec& s, const std::string& model_sha256,
-                                 const Tensor& one_batch,
+                                 const std::vector<Tensor>& one_batch,
                                  const save::protect::ProtectionOptions& opts) {
   bool named = !s.modes.empty();
   std::vector<ModeRun> runs;
@@ -199,7 +208,7 @@ std::vector<ModeRun> setup_modes(const EvalSpec& s, const std::string& model_sha
       modes::adapt_session_options(m.protect, so);
       m.session = std::make_unique<Session>(import_onnx_file(m.model_path), so);
       // What save's reliable budget is a share of, so the two agree.
-      m.inference_bytes = protect::inference_memory_bytes(m.session->plan_for({one_batch}));
+      m.inference_bytes = protect::inference_memory_bytes(m.session->plan_for(one_batch));
       save::protect::ProtectionOptions o = opts;
       o.model_sha256 = m.model_sha256;  // a --plan for another model is refused
       m.protection = modes::make_protection(m.protect, *m.session, o);
@@ -221,6 +230,7 @@ CampaignSpec campaign_spec(const EvalSpec& s, ModeRun& m,
   c.model_sha256 = m.model_sha256;
   c.data = s.data;
   c.labels = s.labels;
+  c.sdc_metrics = s.sdc_metrics;
   c.limit = s.limit;
   c.batch = s.batch;
   c.threads = s.threads;
@@ -365,9 +375,9 @@ json interleaved_latency(const EvalSpec& s, const std::vector<ModeRun>& modes, c
   json old = json::parse(read_file_or_empty(path), nullptr, false);
   if (!old.is_discarded() && old.is_object() && old.value("context", json()) == ctx) return old;
 
-  std::vector<Tensor> batches;
+  std::vector<std::vector<Tensor>> batches;
   for (int64_t i = 0; i < nb; ++i)
-    batches.push_back(slice_rows(clean.images, i * s.batch, std::min(samples, (i + 1) * s.batch)));
+    batches.push_back(batch_of(clean, i * s.batch, std::min(samples, (i + 1) * s.batch)));
   note(s, fmt::format("timing {} modes fault-free: {} interleaved rounds of {} batch(es)",
                       names.size(), s.latency_rounds, nb));
   InterleavedLatency lat = measure_interleaved(entrants, batches, s.latency_rounds, "none");
@@ -434,14 +444,23 @@ EvalSpec quick_spec(EvalSpec s) {
   return s;
 }
 
-EvalOutcome run_eval(const EvalSpec& spec) {
+EvalOutcome run_eval(const EvalSpec& given) {
   auto t0 = std::chrono::steady_clock::now();
+  EvalSpec spec = given;  // data and batch resolved from the inputs below
   validate(spec);
   // The model itself must import: a broken file is an error, not every mode
   // skipped with a note and "0 trials run".
-  (void)import_onnx_file(spec.model_path);
+  const Graph graph = import_onnx_file(spec.model_path);
   std::string model_sha256 = file_sha256(spec.model_path);
-  Dataset clean = load_dataset(spec.data, spec.labels);
+  // Every model input (data/input_spec.hpp): --input files or --data.
+  InputOptions io;
+  io.inputs = spec.inputs;
+  io.data = spec.inputs.empty() ? spec.data : "";
+  io.labels = spec.labels;
+  io.shapes = spec.input_shapes;
+  Dataset clean = load_input_set(graph, io);
+  spec.data = clean.source;
+  spec.batch = effective_batch(clean, spec.batch);
   SAVE_CHECK(clean.size() > 0, "the input set '{}' is empty", spec.data);
   int64_t samples = spec.limit > 0 ? std::min(clean.size(), spec.limit) : clean.size();
 
@@ -450,7 +469,7 @@ EvalOutcome run_eval(const EvalSpec& spec) {
                   {"model", spec.model_path},
                   {"model_sha256", model_sha256},
                   {"data", spec.data},
-                  {"data_sha256", fs::is_regular_file(spec.data, ec) ? file_sha256(spec.data) : ""},
+                  {"data_sha256", clean.sha256},
                   {"labels", spec.labels},
                   {"samples", samples},
                   {"batch", spec.batch},
@@ -465,11 +484,18 @@ EvalOutcome run_eval(const EvalSpec& spec) {
   // set, as in the papers they follow.
   if (spec.data == "fashion-mnist" && opts.profile_data == "fashion-mnist")
     opts.profile_data = "fashion-mnist-train";
+  else if (!spec.inputs.empty() && opts.profile_data == "fashion-mnist") {
+    // A model fed by --input has no training set here: ranger and drdna
+    // profile on the clean inputs themselves (their bounds then fit the
+    // very inputs they are scored on, which favours them).
+    opts.profile_set = std::make_shared<const Dataset>(clean);
+    opts.profile_data = "the clean inputs (" + clean.source + ")";
+  }
 
   std::string ood_skipped;
   std::vector<OodSet> ood = make_ood_sets(spec, clean, ood_skipped);
-  std::vector<ModeRun> modes = setup_modes(
-      spec, model_sha256, slice_rows(clean.images, 0, std::min(samples, spec.batch)), opts);
+  std::vector<ModeRun> modes =
+      setup_modes(spec, model_sha256, batch_of(clean, 0, std::min(samples, spec.batch)), opts);
   std::string why_none;
   for (const ModeRun& m : modes) why_none += m.note.empty() ? "" : "; " + m.mode + ": " + m.note;
   SAVE_CHECK(

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "eval/sdc_metric.hpp"
 #include "inject/injector.hpp"
 #include "protect/mode.hpp"
 
@@ -38,7 +39,11 @@ const std::vector<std::string>& eval_modes();
 struct EvalSpec {
   std::string model_path;
   std::string data = "fashion-mnist";  // the clean inputs (and the OOD sets' base)
-  std::string labels;                  // labels .npy for a .npy data set, or ""
+  std::string labels;                  // labels .npy (class indices), or ""
+  // --input NAME=FILE.npy|FOLDER per model input, instead of `data`
+  // (data/input_spec.hpp), and --input-shape checks.
+  std::vector<std::string> inputs, input_shapes;
+  SdcMetricChoice sdc_metrics;  // --sdc-metric (empty: automatic per output)
   std::string out_dir;
   std::vector<std::string> modes;  // empty: eval_modes(), skipping what cannot run
   std::vector<int64_t> flips = {0, 16, 256, 4096, 16384};

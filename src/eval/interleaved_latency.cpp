@@ -12,14 +12,15 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Runs every batch once through `e`'s protection; returns ms per batch.
-std::vector<double> run_batches(const LatencyEntrant& e, const std::vector<Tensor>& batches,
-                                size_t& prepared, int64_t& detections) {
+std::vector<double> run_batches(const LatencyEntrant& e,
+                                const std::vector<std::vector<Tensor>>& batches, size_t& prepared,
+                                int64_t& detections) {
   std::vector<double> ms;
   ms.reserve(batches.size());
   e.protection->begin_trial(nullptr);
-  for (const Tensor& b : batches) {
+  for (const std::vector<Tensor>& b : batches) {
     auto t0 = Clock::now();
-    save::protect::run_protected(*e.protection, *e.session, {b}, prepared);
+    save::protect::run_protected(*e.protection, *e.session, b, prepared);
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   }
   detections += e.protection->end_trial().detections;
@@ -35,7 +36,7 @@ std::vector<size_t> rotation(size_t n, int r) {
 }
 
 InterleavedLatency measure_interleaved(const std::vector<LatencyEntrant>& entrants,
-                                       const std::vector<Tensor>& batches, int rounds,
+                                       const std::vector<std::vector<Tensor>>& batches, int rounds,
                                        const std::string& reference) {
   SAVE_CHECK(!entrants.empty(), "interleaved latency: no mode to time");
   SAVE_CHECK(!batches.empty(), "interleaved latency: no input batch to time");

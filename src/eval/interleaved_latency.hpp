@@ -46,13 +46,14 @@ struct InterleavedLatency {
   std::vector<ModeLatency> modes;  // in the order given
 };
 
-// Runs `rounds` rounds over `batches` (fault-free). The first round of each
+// Runs `rounds` rounds over `batches` (fault-free; each batch holds every
+// model input). The first round of each
 // mode is preceded by one untimed warm-up pass over the batches (plans,
 // first touch, oneDNN's JIT). `reference` must be one of the entrants.
 // Throws Error on an empty entrant list, no batches, rounds < 1, or an
 // unknown reference.
 InterleavedLatency measure_interleaved(const std::vector<LatencyEntrant>& entrants,
-                                       const std::vector<Tensor>& batches, int rounds,
+                                       const std::vector<std::vector<Tensor>>& batches, int rounds,
                                        const std::string& reference = "none");
 
 // The round order of round `r` over `n` entrants: rotated by r.

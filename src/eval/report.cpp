@@ -63,6 +63,13 @@ nlohmann::json point_json(int64_t flips, const std::vector<const TrialResult*>& 
   p["accuracy_max"] = labelled ? nlohmann::json(acc_max) : null;
   p["sdc_rate"] = mean_sdc(ts);
   p["sdc_rate_max"] = sdc_max;
+  // Per scored output: the mean share of samples that are an SDC there.
+  std::map<std::string, double> by_output;
+  for (const TrialResult* t : ts)
+    for (const auto& [name, k] : t->sdc_by_output)
+      by_output[name] +=
+          static_cast<double>(k) / static_cast<double>(std::max<int64_t>(1, t->samples)) / n;
+  if (!by_output.empty()) p["sdc_rate_by_output"] = by_output;
   p["nan_inf"] = nan_inf;
   p["detections"] = det;
   p["false_alarms"] = fa;
@@ -205,6 +212,13 @@ std::string report_markdown(const nlohmann::json& c) {
                     num(c["samples"]), num(c["batch"]));
   md += fmt::format("- seed: {}\n", num(c["seed"]));
   md += fmt::format("- fault-free accuracy: {}\n", pct(c["golden_accuracy"]));
+  if (c.contains("sdc_metrics") && c["sdc_metrics"].is_object()) {
+    // How an SDC is judged, per output (eval/sdc_metric.hpp).
+    std::string m;
+    for (const auto& [name, metric] : c["sdc_metrics"].items())
+      m += fmt::format("{}`{}`: {}", m.empty() ? "" : ", ", name, metric.get<std::string>());
+    md += fmt::format("- SDC metric per output: {} (a NaN/Inf is always an SDC)\n", m);
+  }
   const auto& m = c["machine"];
   md += fmt::format("- machine: {}, {}, {} threads\n\n", m["hostname"].get<std::string>(),
                     m["cpu"].get<std::string>(), num(m["threads"]));
@@ -230,6 +244,27 @@ std::string report_markdown(const nlohmann::json& c) {
           num(p["recoveries"]), p.contains("latency_ms") ? num(p["latency_ms"], "{:.3f}") : "",
           p.contains("accurate_latency_ms") ? num(p["accurate_latency_ms"], "{:.3f}") : "");
     }
+  }
+  // SDC rate per output, when more than one output is scored.
+  if (c.contains("sdc_metrics") && c["sdc_metrics"].size() > 1) {
+    std::vector<std::string> names;
+    for (const auto& [name, metric] : c["sdc_metrics"].items()) names.push_back(name);
+    md += "\nSDC rate by output:\n\n| mode | scenario | flips |";
+    for (const std::string& n : names) md += fmt::format(" `{}` |", n);
+    md += "\n|---|---|---:|";
+    for (size_t i = 0; i < names.size(); ++i) md += "---:|";
+    md += "\n";
+    for (const auto& s : c["series"])
+      for (const auto& p : s["points"]) {
+        md += fmt::format("| {} | {} | {} |", s["mode"].get<std::string>(),
+                          s["scenario"].get<std::string>(), num(p["flips"]));
+        for (const std::string& n : names)
+          md += fmt::format(" {} |",
+                            p.contains("sdc_rate_by_output") && p["sdc_rate_by_output"].contains(n)
+                                ? pct(p["sdc_rate_by_output"][n])
+                                : "n/a");
+        md += "\n";
+      }
   }
   md +=
       "\nNaN/Inf, detections, false alarms and recoveries are totals over the trials. "

@@ -63,6 +63,7 @@ nlohmann::json TrialResult::to_json() const {
   j["accuracy"] = accuracy ? nlohmann::json(*accuracy) : nlohmann::json(nullptr);
   j["sdc"] = sdc;
   j["sdc_rate"] = sdc_rate;
+  if (!sdc_by_output.empty()) j["sdc_by_output"] = sdc_by_output;
   j["nan_inf"] = nan_inf;
   j["detections"] = detections;
   j["false_alarms"] = false_alarms;
@@ -97,6 +98,9 @@ TrialResult TrialResult::from_json(const nlohmann::json& j) {
   if (!j.at("accuracy").is_null()) t.accuracy = j.at("accuracy").get<double>();
   t.sdc = j.at("sdc").get<int64_t>();
   t.sdc_rate = j.at("sdc_rate").get<double>();
+  // Added with the per-output metrics; older logs lack it.
+  if (j.contains("sdc_by_output"))
+    t.sdc_by_output = j.at("sdc_by_output").get<std::map<std::string, int64_t>>();
   t.nan_inf = j.at("nan_inf").get<int64_t>();
   t.detections = j.at("detections").get<int64_t>();
   t.false_alarms = j.at("false_alarms").get<int64_t>();

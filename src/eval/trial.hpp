@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -37,8 +38,9 @@ struct TrialResult {
   int64_t trial = 0;  // index within (series, flips)
   uint64_t trial_seed = 0;
   int64_t samples = 0;
-  std::optional<double> accuracy;  // when labelled
-  int64_t sdc = 0;                 // samples whose top-1 differs from golden
+  std::optional<double> accuracy;                // when labelled
+  int64_t sdc = 0;                               // samples that are an SDC in any scored output
+  std::map<std::string, int64_t> sdc_by_output;  // SDC samples per scored output
   double sdc_rate = 0;
   int64_t nan_inf = 0;
   int64_t kernel_errors = 0;  // batches a kernel refused under flips (all wrong)  // samples with a

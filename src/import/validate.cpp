@@ -84,8 +84,13 @@ void check_schema(const onnx::NodeProto& n, const std::string& where, int64_t op
     SAVE_CHECK(!n.input(i).empty() || f.GetOption() == onnx::OpSchema::Optional,
                "{}: input {} ('{}') is required but empty", where, i, f.GetName());
   }
+  // The first output may be omitted only where the schema makes it optional
+  // (RNN/GRU/LSTM's Y when only the last state Y_h is wanted).
+  const bool first_optional =
+      !s->outputs().empty() && s->outputs()[0].GetOption() == onnx::OpSchema::Optional;
   for (int i = 0; i < outs; ++i)
-    SAVE_CHECK(i > 0 || !n.output(i).empty(), "{}: its first output has no name", where);
+    SAVE_CHECK(i > 0 || first_optional || !n.output(i).empty(), "{}: its first output has no name",
+               where);
   for (const auto& a : n.attribute()) {
     auto it = s->attributes().find(a.name());
     if (it == s->attributes().end()) continue;  // unknown attributes are ignored, as ONNX does

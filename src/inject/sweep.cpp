@@ -12,27 +12,18 @@
 
 #include "analysis/robust_masks.hpp"
 #include "core/error.hpp"
+#include "eval/sdc_metric.hpp"
 
 namespace save {
 
 namespace {
 
-// Row-wise argmax over the last axis; -1 for a row holding a NaN (such a
-// row has no meaningful top-1 and always counts as changed).
+// Row-wise top-1 over the last axis, by the campaigns' rule
+// (eval/sdc_metric.hpp): -1 for a row holding a NaN, which always counts
+// as changed.
 std::vector<int64_t> top1_rows(const float* p, int64_t rows, int64_t cols) {
   std::vector<int64_t> out(static_cast<size_t>(rows));
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* row = p + r * cols;
-    int64_t best = 0;
-    for (int64_t k = 0; k < cols; ++k) {
-      if (std::isnan(row[k])) {
-        best = -1;
-        break;
-      }
-      if (row[k] > row[best]) best = k;
-    }
-    out[static_cast<size_t>(r)] = best;
-  }
+  for (int64_t r = 0; r < rows; ++r) out[static_cast<size_t>(r)] = top1(p + r * cols, cols);
   return out;
 }
 

@@ -17,6 +17,10 @@
 #include "exec/session.hpp"
 #include "inject/fault_status.hpp"
 
+namespace save {
+struct Dataset;
+}
+
 namespace save::protect {
 
 // What a mode may need to set itself up. Modes ignore what they do not use.
@@ -45,6 +49,9 @@ struct ProtectionOptions {
   std::map<std::string, std::pair<double, double>> input_ranges;
   // ranger / drdna: the data their bounds and signatures are profiled on.
   std::string profile_data = "fashion-mnist";
+  // When set, profiled on these samples instead (every model input; save
+  // eval on a model fed by --input, which has no training set to name).
+  std::shared_ptr<const Dataset> profile_set;
   int64_t profile_samples = 10000;
   int64_t batch = 64;       // batch size the profiling runs at
   std::FILE* log = stderr;  // where a mode says what it set up (null: silent)

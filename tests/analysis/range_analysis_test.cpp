@@ -133,6 +133,23 @@ std::vector<Case> cases() {
   c.push_back({"ReduceSum", {}, {V({2, 3, 4}), I({1})}});
   c.push_back({"CumSum", {}, {V({2, 3, 4}), Fixed(Tensor::scalar<int64_t>(1))}});
   c.push_back({"TopK", {}, {V({2, 3, 8}), I({3})}, false, 2});
+  // Recurrent ops (X [seq, batch, in]; weights exact, initial states variable).
+  c.push_back({"RNN",
+               A({{"hidden_size", int64_t{4}}}),
+               {V({5, 2, 3}), W({1, 4, 3}), W({1, 4, 4}), W({1, 8}), Omit(), V({1, 2, 4})},
+               false,
+               2});
+  c.push_back({"GRU",
+               A({{"hidden_size", int64_t{4}}, {"direction", std::string("bidirectional")}}),
+               {V({5, 2, 3}), W({2, 12, 3}), W({2, 12, 4}), W({2, 24}), Omit(), V({2, 2, 4})},
+               false,
+               2});
+  c.push_back({"LSTM",
+               A({{"hidden_size", int64_t{4}}, {"layout", int64_t{1}}}),
+               {V({2, 5, 3}), W({1, 16, 3}), W({1, 16, 4}), W({1, 32}), Omit(), V({2, 1, 4}),
+                V({2, 1, 4}), W({1, 12})},
+               false,
+               3});
   c.push_back({"Reshape", {}, {V({2, 3, 4}), I({6, 4})}});
   c.push_back({"Flatten", {}, {V({2, 3, 4})}});
   c.push_back({"Squeeze", {}, {V({2, 1, 4}), I({1})}});

@@ -94,9 +94,11 @@ TEST(CliErrors, WrongInputShapeOrType) {
   fs::path bad = npy_file("save_badshape.npy", ones(save::DType::kF32, {2, 3, 3}));
   fs::path ints = npy_file("save_ints.npy", ones(save::DType::kI64, {2, 2, 3}));
   std::string model = "run " + kData + "/two_inputs.onnx --input a=" + good.string();
-  expect_clear_error(run(model + " --input b=" + bad.string()), "must have shape [batch, 2, 3]");
-  expect_clear_error(run(model + " --input b=" + ints.string()), "must be float32");
-  expect_clear_error(run(model), "input 'b' of the model is not bound");
+  expect_clear_error(run(model + " --input b=" + bad.string()),
+                     "input 'b' is [batch, 2, 3], dim 1 of the data is 3");
+  expect_clear_error(run(model + " --input b=" + ints.string()),
+                     "input 'b' is float32, the data is int64");
+  expect_clear_error(run(model), "input 'b' of the model ([batch, 2, 3]) is not given");
 }
 
 TEST(CliErrors, NaNInput) {
