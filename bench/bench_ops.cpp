@@ -74,8 +74,8 @@ void run_one_node(benchmark::State& state, Graph graph, const std::vector<Tensor
   Plan& plan = session.plan_for(inputs);
   bool fast = true;
   for (const PlannedStep& st : plan.steps()) fast = fast && st.fast != nullptr;
-  uint64_t epoch = 0;  // the Session's constants epoch: no hook ever bumps it
-  Execution ex(plan, epoch);
+  ConstantVersions versions;  // nothing changes the constants here
+  Execution ex(plan, versions);
   execute_steps(plan, nullptr, ex);  // warm-up
   Stopwatch sw;
   for (auto _ : state) {

@@ -198,16 +198,15 @@ class Abft : public HookBaseline {
     bool ok;
     {
       CheckTimer t(counts_);
-      ok = verify(*cs, st, ex.constants_epoch(), plan.graph().opset);
+      ok = verify(*cs, st, ex.constants_epoch(step), plan.graph().opset);
     }
     size_t next = after_check(ex, step, ok, "checksum", kMaxRetries);
     if (next != step) return next;
     // Reload the layer's weights from the host copy, then recompute.
-    bool repaired = false;
     for (ValueId v : st.inputs)
-      if (v != kNoId && plan.values()[v].storage == Storage::kConstant)
-        repaired = plan.restore_constant(v) || repaired;
-    if (repaired) ex.constants_changed();
+      if (v != kNoId && plan.values()[v].storage == Storage::kConstant &&
+          plan.restore_constant(v))
+        ex.constant_changed(v);  // this kernel repacks
     return step;
   }
 

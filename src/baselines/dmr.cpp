@@ -31,7 +31,7 @@ class Dmr : public HookBaseline {
     {
       CheckTimer t(counts_);
       const std::vector<TensorView>& dup = scratch_.outputs(st, 1)[0];
-      run_step_into(plan, st, st.in_views, dup, ex.constants_epoch());
+      run_step_into(plan, st, st.in_views, dup, ex.constants_epoch(step));
       for (size_t o = 0; o < dup.size() && agree; ++o) agree = same_bytes(dup[o], st.out_views[o]);
     }
     // A mismatch re-runs the step; copies that keep disagreeing are not a

@@ -57,8 +57,8 @@ class Tmr : public HookBaseline {
     {
       CheckTimer t(counts_);
       auto copies = scratch_.outputs(st, 2);
-      run_step_into(plan, st, st.in_views, copies[0], ex.constants_epoch());
-      run_step_into(plan, st, st.in_views, copies[1], ex.constants_epoch());
+      run_step_into(plan, st, st.in_views, copies[0], ex.constants_epoch(step));
+      run_step_into(plan, st, st.in_views, copies[1], ex.constants_epoch(step));
       for (size_t o = 0; o < st.out_views.size(); ++o) {
         const TensorView& out = st.out_views[o];
         if (out.data == nullptr) continue;

@@ -79,8 +79,8 @@ class Plan {
   TensorView view(ValueId v) const;
   const std::vector<TensorInfo>& input_infos() const { return input_infos_; }
   // Copies the golden (host) bytes of constant `v` over its device copy.
-  // Returns true when they differed. Callers must then bump the constants
-  // epoch (Execution::constants_changed) so fast kernels repack.
+  // Returns true when they differed. Callers must then say so
+  // (Execution::constant_changed(v)) so the fast kernels reading it repack.
   bool restore_constant(ValueId v);
   // Steps that read value v (ascending).
   std::vector<size_t> readers(ValueId v) const;

@@ -91,7 +91,7 @@ void execute_steps(Plan& plan, ExecHooks* hooks, Execution& ex, size_t first) {
   while (s < steps.size()) {
     PlannedStep& st = steps[s];
     if (hooks) hooks->before_step(ex, s);
-    KernelContext ctx{g.nodes[st.node], st.in_views, st.out_views, ex.constants_epoch(), g.opset};
+    KernelContext ctx{g.nodes[st.node], st.in_views, st.out_views, ex.constants_epoch(s), g.opset};
     if (!hooks) {
       if (st.fast)
         st.fast->run(ctx);
@@ -143,7 +143,7 @@ Plan& Session::load_inputs(const std::vector<Tensor>& inputs) {
 }
 
 void Session::execute(Plan& plan, size_t first_step) {
-  Execution ex(plan, constants_epoch_, host_inputs_plan_ == &plan ? &host_inputs_ : nullptr);
+  Execution ex(plan, versions_, host_inputs_plan_ == &plan ? &host_inputs_ : nullptr);
   if (hooks_) hooks_->on_run_begin(ex);
   execute_steps(plan, hooks_, ex, first_step);
   if (hooks_) hooks_->on_run_end(ex);
@@ -170,9 +170,12 @@ size_t Session::restore_constants() {
   size_t repaired = 0;
   for (auto& [key, plan] : plans_) {
     (void)key;
-    for (ValueId v = 0; v < plan->values().size(); ++v) repaired += plan->restore_constant(v);
+    for (ValueId v = 0; v < plan->values().size(); ++v)
+      if (plan->restore_constant(v)) {
+        ++repaired;
+        constant_changed(v);  // only the kernels reading v repack
+      }
   }
-  if (repaired > 0) constants_changed();
   return repaired;
 }
 

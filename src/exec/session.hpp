@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "exec/constant_versions.hpp"
 #include "exec/hooks.hpp"
 #include "exec/plan.hpp"
 #include "ir/graph.hpp"
@@ -28,8 +29,9 @@ struct SessionOptions {
 // The state of one run, handed to hooks.
 class Execution {
  public:
-  Execution(Plan& plan, uint64_t& epoch, const std::vector<Tensor>* host_inputs = nullptr)
-      : plan_(plan), epoch_(epoch), host_inputs_(host_inputs) {}
+  Execution(Plan& plan, ConstantVersions& versions,
+            const std::vector<Tensor>* host_inputs = nullptr)
+      : plan_(plan), versions_(versions), host_inputs_(host_inputs) {}
   Plan& plan() { return plan_; }
   // The inputs as handed in (host memory, never flipped), in graph.inputs
   // order; null when the run did not go through Session::load_inputs.
@@ -38,14 +40,19 @@ class Execution {
   // whose device copy was corrupted or reused). False without host inputs.
   bool reload_input(size_t i);
   TensorView value(ValueId v) const { return plan_.view(v); }
-  // A hook that rewrites a constant's device copy must call this so fast
-  // kernels drop their repacked copies.
-  void constants_changed() { ++epoch_; }
-  uint64_t constants_epoch() const { return epoch_; }
+  // A hook that rewrites a constant's device copy must say so, so that the
+  // fast kernels reading it drop their repacked copies: constant_changed(v)
+  // for one value, constants_changed() when it cannot say which.
+  void constant_changed(ValueId v) { versions_.changed(v); }
+  void constants_changed() { versions_.all_changed(); }
+  // The constants version step `step`'s kernel is run with.
+  uint64_t constants_epoch(size_t step) const {
+    return versions_.for_step(plan_, plan_.steps()[step]);
+  }
 
  private:
   Plan& plan_;
-  uint64_t& epoch_;
+  ConstantVersions& versions_;
   const std::vector<Tensor>* host_inputs_;
 };
 
@@ -77,9 +84,11 @@ class Session {
   // Repair: copies the host (golden) bytes over every device constant that
   // differs, in every plan. Returns how many constants were repaired.
   size_t restore_constants();
-  // Tells fast kernels that cache repacked constants to repack.
-  void constants_changed() { ++constants_epoch_; }
-  uint64_t constants_epoch() const { return constants_epoch_; }
+  // Tells fast kernels that cache repacked constants to repack: those
+  // reading value v, or all of them (exec/constant_versions.hpp).
+  void constant_changed(ValueId v) { versions_.changed(v); }
+  void constants_changed() { versions_.all_changed(); }
+  ConstantVersions& constant_versions() { return versions_; }
   // All plans built so far (one per input-shape set).
   std::vector<Plan*> plans();
   // The plan for these inputs (built on first use): keyed by the input
@@ -99,7 +108,7 @@ class Session {
   std::map<std::vector<std::vector<int64_t>>, std::unique_ptr<Plan>> plans_;
   // Device copies of the graph constants, shared by all plans.
   std::vector<Tensor> device_constants_;
-  uint64_t constants_epoch_ = 0;
+  ConstantVersions versions_;
 };
 
 // Scalars and short vectors (axes, shapes, repeats, scales: at most 8

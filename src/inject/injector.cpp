@@ -133,14 +133,12 @@ const MemoryMap& Injector::map_for(Plan& plan) {
 
 void Injector::apply(Plan& plan, const std::vector<BitAddress>& bits, int64_t inference,
                      int64_t step) {
-  bool constants = false;
   for (const BitAddress& a : bits) {
     flip_value_bit(plan, a);
     bool weight = plan.values()[a.value].storage == Storage::kConstant;
-    constants = constants || weight;
+    if (weight) session_.constant_changed(a.value);  // its readers repack
     applied_.push_back({a, weight, inference, step});
   }
-  if (constants) session_.constants_changed();
 }
 
 void Injector::begin_trial(Plan& plan, uint64_t seed, int64_t num_inferences) {

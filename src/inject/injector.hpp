@@ -58,7 +58,7 @@ struct FlipRecord {
 // XORs one bit of a device buffer.
 void flip_bit(std::byte* data, uint64_t bit);
 // Flips one bit of a value in a plan (device copy). For constants, callers
-// must bump the constants epoch (Session::constants_changed).
+// must say so (Session::constant_changed(a.value)) so its readers repack.
 void flip_value_bit(Plan& plan, BitAddress a);
 
 // Draws `count` flip events among `candidates` buffers of `map` (each event

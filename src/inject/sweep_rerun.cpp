@@ -32,11 +32,11 @@ class ScopedFlip {
  public:
   ScopedFlip(Session& s, Plan& p, BitAddress a) : s_(s), p_(p), a_(a) {
     flip_value_bit(p_, a_);
-    s_.constants_changed();  // fast kernels drop their repacked copy
+    s_.constant_changed(a_.value);  // the kernels reading it drop their repacked copy
   }
   ~ScopedFlip() {
     flip_value_bit(p_, a_);
-    s_.constants_changed();
+    s_.constant_changed(a_.value);
   }
   ScopedFlip(const ScopedFlip&) = delete;
   ScopedFlip& operator=(const ScopedFlip&) = delete;
@@ -162,8 +162,7 @@ void Sweep::run_golden() {
   // The fault-free run, keeping every step's outputs (the re-runs compare
   // with them and copy them in for steps they skip).
   CaptureOutputs capture(golden_values_, plan_->values().size());
-  uint64_t epoch = session_.constants_epoch();
-  Execution ex(*plan_, epoch);
+  Execution ex(*plan_, session_.constant_versions());
   execute_steps(*plan_, &capture, ex, 0);
 }
 
@@ -173,8 +172,7 @@ void Sweep::snapshot(size_t s0) {
   if (s0 > 0) {
     // Runs [0, s0) directly (no session hooks: nothing is flipped yet).
     StopBefore stop(s0);
-    uint64_t epoch = session_.constants_epoch();
-    Execution ex(plan, epoch);
+    Execution ex(plan, session_.constant_versions());
     execute_steps(plan, &stop, ex, 0);
   }
   // Bytes steps >= s0 may read before writing: values written before the
@@ -209,8 +207,7 @@ BitEffect Sweep::measure(const SweepTensor& t, int64_t element, int bit) {
   // Session hooks are not used by the sweep: the re-run's own hooks run.
   Rerun check(*this, t.value, t.first_step);
   {
-    uint64_t epoch = session_.constants_epoch();
-    Execution ex(*plan_, epoch);
+    Execution ex(*plan_, session_.constant_versions());
     execute_steps(*plan_, &check, ex, t.first_step);
   }
   BitEffect e;

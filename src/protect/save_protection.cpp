@@ -269,7 +269,8 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
       if (u != kNoId && st_->t.checks[u].kind != CheckKind::kNone && !value_ok(ex, u)) return false;
     PlannedStep& st = plan.steps()[step];
     const Graph& g = plan.graph();
-    KernelContext ctx{g.nodes[st.node], st.in_views, st.out_views, ex.constants_epoch(), g.opset};
+    KernelContext ctx{g.nodes[st.node], st.in_views, st.out_views, ex.constants_epoch(step),
+                      g.opset};
     if (st.fast)
       st.fast->run(ctx);
     else
@@ -285,6 +286,14 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
         return false;
     }
     return value_ok(ex, v);
+  }
+
+  // Copies the host bytes of weight `v` over its device copy; true when
+  // they differed (then the kernels reading it repack).
+  bool repair_weight(Execution& ex, ValueId v) {
+    if (!ex.plan().restore_constant(v)) return false;
+    ex.constant_changed(v);
+    return true;
   }
 
   // Repairs what failed and returns the step to restart from.
@@ -347,7 +356,7 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
         size_t from = f.step;
         if (weight) {
           remember_repair(plan, f.value);
-          weights_repaired |= plan.restore_constant(f.value);
+          weights_repaired |= repair_weight(ex, f.value);
         } else if (f.check == FailedCheck::kChecksum) {
           // Corrupted in memory after it was written: recompute it (a graph
           // input is copied in again from the host copy).
@@ -365,7 +374,7 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
         } else {
           // Out of range when written: a corrupted weight of this step.
           for (const WeightCheck& w : st_->t.weights[f.step])
-            weights_repaired |= plan.restore_constant(w.value);
+            weights_repaired |= repair_weight(ex, w.value);
         }
         RestartPoint rp = restart_point(plan, std::min(from, now), now);
         restart = std::min(restart, rp.step);
@@ -381,10 +390,9 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
       }
     }
     pending_.clear();
-    if (weights_repaired) {
-      session_.restore_constants();  // folded copies in other plans
-      ex.constants_changed();        // fast kernels repack
-    }
+    // Folded copies in other plans; each restored value makes only its
+    // readers repack (exec/constant_versions.hpp).
+    if (weights_repaired) session_.restore_constants();
     if (gave_up_) return now + 1;
     if (restart > now) {
       report_.counts.recoveries += repaired_in_place || weights_repaired;
