@@ -4,30 +4,38 @@
 # each mode's per-batch p50 over the rounds, ratio to none. Compute on one
 # thread; SAVE's checker thread uses the second core.
 # Usage: scripts/bench-protect.sh [model-name ...]  (default: all three)
-# Environment: ROUNDS (5), BATCHES ("64 1"), LIMIT64 (1280), LIMIT1 (300).
+# Environment: ROUNDS (5), BATCHES ("64 1"), LIMIT64 (1280), LIMIT1 (300),
+# MODES (the modes to alternate, ';'-separated; default below), BASE_SAVE (the
+# `save` binary of another build: adds a row "base:save" run with it and its
+# own plan, for before/after numbers measured in the same rounds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SAVE=build/src/save
 ROUNDS=${ROUNDS:-5}
 models=("$@")
 [ ${#models[@]} -eq 0 ] && models=(fmnist-cnn fmnist-resnet fmnist-vit)
-modes=("none" "save" "save --async-checks" "save --activation-check range"
-       "save --weight-check host")
+IFS=';' read -r -a modes <<< "${MODES:-none;save;save --async-checks;save --activation-check range;save --weight-check host}"
+[ -n "${BASE_SAVE:-}" ] && modes+=("base:save")
 for m in "${models[@]}"; do
   plan=$(mktemp)
   $SAVE analyze models/$m.onnx -o "$plan" > /dev/null
+  base_plan=$(mktemp)
+  [ -n "${BASE_SAVE:-}" ] && "$BASE_SAVE" analyze models/$m.onnx -o "$base_plan" > /dev/null
   for batch in ${BATCHES:-64 1}; do
     limit=$([ "$batch" = 1 ] && echo "${LIMIT1:-300}" || echo "${LIMIT64:-1280}")
     for r in $(seq "$ROUNDS"); do
       for mode in "${modes[@]}"; do
-        p50=$($SAVE run models/$m.onnx --data fashion-mnist --limit "$limit" --batch "$batch" \
-              --threads 1 --protect $mode --plan "$plan" --json 2>/dev/null |
+        bin=$SAVE pl=$plan prot=$mode
+        if [ "$mode" = "base:save" ]; then bin=$BASE_SAVE pl=$base_plan prot=save; fi
+        # shellcheck disable=SC2086
+        p50=$($bin run models/$m.onnx --data fashion-mnist --limit "$limit" --batch "$batch" \
+              --threads 1 --protect $prot --plan "$pl" --json 2>/dev/null |
               /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["latency_ms"]["p50"])')
         echo "$m $batch $r ${mode// /_} $p50"
       done
     done
   done
-  rm -f "$plan"
+  rm -f "$plan" "$base_plan"
 done | /usr/bin/python3 -c '
 import statistics, sys
 rows = [l.split() for l in sys.stdin]
@@ -39,6 +47,6 @@ print("|---|---:|---|---:|---:|")
 for m, b, mode in keys:
     v = statistics.median(float(p) for mm, bb, r, md, p in rows if (mm, bb, md) == (m, b, mode))
     base = statistics.median(float(p) for mm, bb, r, md, p in rows if (mm, bb, md) == (m, b, "none"))
-    name = " ".join(mode.split("_"))
+    name = " ".join(mode.split("_")).replace("base:save", "save (BASE_SAVE build)")
     print(f"| {m} | {b} | {name} | {v:.3f} | {v / base:.2f}x |")
 '
