@@ -102,7 +102,8 @@ TEST(MultiInput, AnalyzeAtAStatedShapeAndFromTheData) {
   // From the data: one sample of the files (10x10).
   r = run("analyze " + kModel + kInputs + " --json");
   ASSERT_EQ(r.code, 0) << r.err;
-  for (const json& in : json::parse(r.out).at("inputs"))
+  const json report = json::parse(r.out);  // named: the loop must not outlive it
+  for (const json& in : report.at("inputs"))
     if (in.at("name") == "image") {
       EXPECT_EQ(in.at("shape"), json({1, 3, 10, 10}));
     }
