@@ -110,19 +110,12 @@ int64_t run_profile(Session& session, const protect::ProtectionOptions& opts, Ex
   int64_t batch = std::min(opts.batch, n);
   SAVE_CHECK(batch > 0, "no profiling images in '{}'", spec);
   n = n / batch * batch;
-  ExecHooks* previous = session.hooks();
   session.restore_constants();
-  session.set_hooks(&probe);
-  try {
-    for (int64_t b = 0; b < n; b += batch) {
-      Plan& plan = session.load_inputs(batch_of(data, b, b + batch));
-      session.execute(plan);
-    }
-  } catch (...) {
-    session.set_hooks(previous);
-    throw;
+  ScopedHooks hooked(session, &probe);
+  for (int64_t b = 0; b < n; b += batch) {
+    Plan& plan = session.load_inputs(batch_of(data, b, b + batch));
+    session.execute(plan);
   }
-  session.set_hooks(previous);
   return n;
 }
 

@@ -273,11 +273,11 @@ TrialResult run_trial(RunState& st, const Series& series, const FaultConfig& cfg
   st.protection.prepare(st.session);  // reliable placement, before any flip
   injector.begin_trial(first, r.trial_seed, static_cast<int64_t>(st.batches.inputs.size()));
   st.protection.begin_trial(&injector);
-  st.session.set_hooks(&chain);
   int64_t correct = 0;
   st.lat_ms.clear();
   std::vector<int64_t> per_output(st.scorer.outputs().size(), 0);
   try {
+    ScopedHooks hooked(st.session, &chain);
     for (size_t i = 0; i < st.batches.inputs.size(); ++i) {
       auto t0 = Clock::now();
       Plan& plan = st.session.load_inputs(st.batches.inputs[i]);
@@ -307,11 +307,9 @@ TrialResult run_trial(RunState& st, const Series& series, const FaultConfig& cfg
       }
     }
   } catch (...) {
-    st.session.set_hooks(nullptr);
-    injector.end_trial();
+    injector.end_trial();  // the hooks are already off (ScopedHooks)
     throw;
   }
-  st.session.set_hooks(nullptr);
   save::protect::ProtectionCounts pc = st.protection.end_trial();
   r.detections = pc.detections;
   r.false_alarms = pc.false_alarms;

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "exec/step_runner.hpp"
 
 namespace save {
 
@@ -84,27 +85,22 @@ void Session::validate_inputs(const std::vector<Tensor>& inputs) const {
   }
 }
 
+void Execution::run_step(size_t step) {
+  PlannedStep& st = plan_.steps()[step];
+  run_step_into(plan_, st, st.in_views, st.out_views, constants_epoch(step));
+}
+
 void execute_steps(Plan& plan, ExecHooks* hooks, Execution& ex, size_t first) {
   auto& steps = plan.steps();
-  const Graph& g = plan.graph();
   size_t s = first;
   while (s < steps.size()) {
-    PlannedStep& st = steps[s];
-    if (hooks) hooks->before_step(ex, s);
-    KernelContext ctx{g.nodes[st.node], st.in_views, st.out_views, ex.constants_epoch(s), g.opset};
     if (!hooks) {
-      if (st.fast)
-        st.fast->run(ctx);
-      else
-        st.def->reference(ctx);
-      ++s;
+      ex.run_step(s++);
       continue;
     }
+    hooks->before_step(ex, s);
     try {
-      if (st.fast)
-        st.fast->run(ctx);
-      else
-        st.def->reference(ctx);
+      ex.run_step(s);
     } catch (const Error&) {
       size_t next = s;
       if (hooks->on_kernel_error(ex, s, next)) {

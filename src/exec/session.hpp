@@ -45,6 +45,10 @@ class Execution {
   // for one value, constants_changed() when it cannot say which.
   void constant_changed(ValueId v) { versions_.changed(v); }
   void constants_changed() { versions_.all_changed(); }
+  // Runs step `step`'s kernel (fast where the plan has one) on its own
+  // buffers: the one kernel dispatch of the executor and of the hooks that
+  // re-run a step (exec/step_runner.hpp for other buffers).
+  void run_step(size_t step);
   // The constants version step `step`'s kernel is run with.
   uint64_t constants_epoch(size_t step) const {
     return versions_.for_step(plan_, plan_.steps()[step]);
@@ -109,6 +113,23 @@ class Session {
   // Device copies of the graph constants, shared by all plans.
   std::vector<Tensor> device_constants_;
   ConstantVersions versions_;
+};
+
+// Installs `hooks` on `session` for a scope and puts back what was there
+// before when the scope ends, by return or by exception: the one way code
+// runs a session with its hooks for a while.
+class ScopedHooks {
+ public:
+  ScopedHooks(Session& session, ExecHooks* hooks) : session_(session), previous_(session.hooks()) {
+    session.set_hooks(hooks);
+  }
+  ~ScopedHooks() { session_.set_hooks(previous_); }
+  ScopedHooks(const ScopedHooks&) = delete;
+  ScopedHooks& operator=(const ScopedHooks&) = delete;
+
+ private:
+  Session& session_;
+  ExecHooks* previous_;
 };
 
 // Scalars and short vectors (axes, shapes, repeats, scales: at most 8

@@ -1,9 +1,11 @@
 // The checker thread: SAVE runs its checks on the host CPU while the
 // accelerator goes on with the next layer. Here the compute runs on one
 // core (the "device") and this thread, on the other, runs the checks that
-// need not sit on the critical path: range checks of fresh outputs, the
-// verification of a step's inputs while that step computes, and the
-// comparison of device weights with the host copy.
+// need not sit on the critical path: `--protect save --async-checks` gives
+// it the weight verification, joined before the outputs are released (the
+// activation checks stay on the compute thread: they must pass before the
+// next flip moment, and waiting for them each step cost more than they
+// took). The queue keeps an urgent lane for tasks that must finish sooner.
 //
 // Written by hand (no library offers a low-latency single-worker queue with
 // this contract): the worker spins briefly before sleeping, because a step

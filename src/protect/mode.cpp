@@ -9,11 +9,7 @@ std::vector<Tensor> run_protected(Protection& p, Session& session,
     p.prepare(session);
     prepared = session.plans().size();
   }
-  session.set_hooks(p.hooks());
-  struct Unhook {
-    Session& s;
-    ~Unhook() { s.set_hooks(nullptr); }
-  } unhook{session};
+  ScopedHooks hooked(session, p.hooks());
   return session.run(inputs);
 }
 

@@ -267,14 +267,7 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
     if (!can_rerun_alone(plan, step, step_now_)) return false;
     for (ValueId u : plan.steps()[step].inputs)
       if (u != kNoId && st_->t.checks[u].kind != CheckKind::kNone && !value_ok(ex, u)) return false;
-    PlannedStep& st = plan.steps()[step];
-    const Graph& g = plan.graph();
-    KernelContext ctx{g.nodes[st.node], st.in_views, st.out_views, ex.constants_epoch(step),
-                      g.opset};
-    if (st.fast)
-      st.fast->run(ctx);
-    else
-      st.def->reference(ctx);
+    ex.run_step(step);
     ++report_.counts.reexecuted_steps;
     for (ValueId o : st_->t.write_checks[step]) {
       const ValueCheck& c = st_->t.checks[o];
