@@ -13,7 +13,7 @@
 #include "analysis/robust_masks.hpp"
 #include "core/error.hpp"
 #include "core/hash.hpp"
-#include "eval/files.hpp"
+#include "core/files.hpp"
 #include "passes/pipeline.hpp"
 
 namespace save::protect {
@@ -190,12 +190,12 @@ void save_plan(const ProtectionPlan& plan, const std::string& path) {
   // emptied) would otherwise still match the model's sha256 and run with no
   // protection.
   j["content_sha256"] = sha256_hex(j.dump());
-  eval::write_file_atomic(path, j.dump() + "\n");
+  write_file_atomic(path, j.dump() + "\n");
 }
 
 ProtectionPlan load_plan(const std::string& path, const std::string& expected_sha256,
                          const std::vector<std::string>* expected_passes) {
-  std::string text = eval::read_file_or_empty(path);
+  std::string text = read_file_or_empty(path);
   SAVE_CHECK(!text.empty(), "cannot read the protection plan '{}' (missing or empty)", path);
   return parse_plan(text, path, expected_sha256, expected_passes);
 }
