@@ -10,21 +10,6 @@
 
 namespace save {
 
-int64_t top1(const float* p, int64_t n) {
-  int64_t best = -1;
-  for (int64_t i = 0; i < n; ++i) {
-    if (std::isnan(p[i])) return -1;
-    if (best < 0 || p[i] > p[best]) best = i;
-  }
-  return best;
-}
-
-bool has_nonfinite(const float* p, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(p[i])) return true;
-  return false;
-}
-
 std::string SdcMetric::name() const {
   return kind == Kind::kTop1 ? "top1" : fmt::format("rel-linf:{:g}", threshold);
 }

@@ -21,15 +21,10 @@
 #include <string>
 #include <vector>
 
+#include "core/row_rules.hpp"  // top1, has_nonfinite
 #include "core/tensor.hpp"
 
 namespace save {
-
-// The index of the largest of p[0..n); the first on ties; -1 when a NaN is
-// among them (or n is 0).
-int64_t top1(const float* p, int64_t n);
-// Whether p[0..n) holds a NaN or an Inf.
-bool has_nonfinite(const float* p, int64_t n);
 
 struct SdcMetric {
   enum class Kind { kTop1, kRelLinf } kind = Kind::kTop1;

@@ -12,14 +12,14 @@
 
 #include "analysis/robust_masks.hpp"
 #include "core/error.hpp"
-#include "eval/sdc_metric.hpp"
+#include "core/row_rules.hpp"
 
 namespace save {
 
 namespace {
 
 // Row-wise top-1 over the last axis, by the campaigns' rule
-// (eval/sdc_metric.hpp): -1 for a row holding a NaN, which always counts
+// (core/row_rules.hpp): -1 for a row holding a NaN, which always counts
 // as changed.
 std::vector<int64_t> top1_rows(const float* p, int64_t rows, int64_t cols) {
   std::vector<int64_t> out(static_cast<size_t>(rows));
