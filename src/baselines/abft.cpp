@@ -197,15 +197,14 @@ class Abft : public HookBaseline {
     if (cs == nullptr) return step + 1;
     bool ok;
     {
-      CheckTimer t(counts_);
+      ScopedMs t(counts_.check_ms);
       ok = verify(*cs, st, ex.constants_epoch(step), plan.graph().opset);
     }
     size_t next = after_check(ex, step, ok, "checksum", kMaxRetries);
     if (next != step) return next;
     // Reload the layer's weights from the host copy, then recompute.
     for (ValueId v : st.inputs)
-      if (v != kNoId && plan.values()[v].storage == Storage::kConstant &&
-          plan.restore_constant(v))
+      if (v != kNoId && plan.values()[v].storage == Storage::kConstant && plan.restore_constant(v))
         ex.constant_changed(v);  // this kernel repacks
     return step;
   }

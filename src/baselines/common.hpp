@@ -4,11 +4,11 @@
 // the profiling pass of ranger/drdna over training images.
 #pragma once
 
-#include <chrono>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "core/scoped_ms.hpp"
 #include "exec/step_runner.hpp"
 #include "protect/mode.hpp"
 
@@ -33,22 +33,6 @@ class HookBaseline : public protect::Protection, public ExecHooks {
   // has rather than loop forever.
   size_t after_check(Execution& ex, size_t step, bool ok, const char* check, int max_retries);
   void on_run_begin(Execution& ex) override { retries_ = 0; }
-  // Measures the time of a check into counts_.check_ms.
-  class CheckTimer {
-   public:
-    explicit CheckTimer(protect::ProtectionCounts& c)
-        : c_(c), t0_(std::chrono::steady_clock::now()) {}
-    ~CheckTimer() {
-      c_.check_ms +=
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0_).count();
-    }
-    CheckTimer(const CheckTimer&) = delete;
-    CheckTimer& operator=(const CheckTimer&) = delete;
-
-   private:
-    protect::ProtectionCounts& c_;
-    std::chrono::steady_clock::time_point t0_;
-  };
   // Bytes of reliable memory the mode uses (added to every trial's counts).
   virtual int64_t reliable_bytes() const { return 0; }
 

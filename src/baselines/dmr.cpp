@@ -29,7 +29,7 @@ class Dmr : public HookBaseline {
     PlannedStep& st = plan.steps()[step];
     bool agree = true;
     {
-      CheckTimer t(counts_);
+      ScopedMs t(counts_.check_ms);
       const std::vector<TensorView>& dup = scratch_.outputs(st, 1)[0];
       run_step_into(plan, st, st.in_views, dup, ex.constants_epoch(step));
       for (size_t o = 0; o < dup.size() && agree; ++o) agree = same_bytes(dup[o], st.out_views[o]);

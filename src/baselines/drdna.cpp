@@ -156,7 +156,7 @@ class DrDna : public ProfiledBaseline {
     const PlannedStep& st = ex.plan().steps()[step];
     int64_t outliers = 0, shifted = 0;
     {
-      CheckTimer t(counts_);
+      ScopedMs t(counts_.check_ms);
       for (size_t o = 0; o < st.outputs.size(); ++o) {
         auto it = sigs_.find(st.outputs[o]);
         const TensorView& v = st.out_views[o];

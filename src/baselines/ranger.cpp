@@ -93,7 +93,7 @@ class Ranger : public ProfiledBaseline {
     const PlannedStep& st = ex.plan().steps()[step];
     int64_t clamped = 0;
     {
-      CheckTimer t(counts_);
+      ScopedMs t(counts_.check_ms);
       for (size_t o = 0; o < st.outputs.size(); ++o) {
         auto it = bounds_.find(st.outputs[o]);
         if (it == bounds_.end() || st.out_views[o].dtype != DType::kF32) continue;

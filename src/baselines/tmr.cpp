@@ -55,7 +55,7 @@ class Tmr : public HookBaseline {
     PlannedStep& st = plan.steps()[step];
     int64_t corrected = 0, undecided = 0;
     {
-      CheckTimer t(counts_);
+      ScopedMs t(counts_.check_ms);
       auto copies = scratch_.outputs(st, 2);
       run_step_into(plan, st, st.in_views, copies[0], ex.constants_epoch(step));
       run_step_into(plan, st, st.in_views, copies[1], ex.constants_epoch(step));

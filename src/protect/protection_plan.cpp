@@ -12,8 +12,8 @@
 #include "analysis/bit_classes.hpp"
 #include "analysis/robust_masks.hpp"
 #include "core/error.hpp"
-#include "core/hash.hpp"
 #include "core/files.hpp"
+#include "core/hash.hpp"
 #include "passes/pipeline.hpp"
 
 namespace save::protect {

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -14,6 +13,7 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/scoped_ms.hpp"
 #include "exec/session.hpp"
 #include "protect/allocation.hpp"
 #include "protect/check_tables.hpp"
@@ -24,8 +24,6 @@
 namespace save::protect {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 // Which check found a fault: a weight differing from its reference, a value
 // out of its bounds when written or read, a stored value whose fingerprint
@@ -43,25 +41,6 @@ const char* check_name(FailedCheck c) {
   }
   return "?";
 }
-
-// Adds the wall time from construction to destruction to `ms` (and to the
-// total check time when `total` is given).
-class ScopedMs {
- public:
-  ScopedMs(double& ms, double* total = nullptr) : ms_(ms), total_(total), t0_(Clock::now()) {}
-  ~ScopedMs() {
-    double d = std::chrono::duration<double, std::milli>(Clock::now() - t0_).count();
-    ms_ += d;
-    if (total_) *total_ += d;
-  }
-  ScopedMs(const ScopedMs&) = delete;
-  ScopedMs& operator=(const ScopedMs&) = delete;
-
- private:
-  double& ms_;
-  double* total_;
-  Clock::time_point t0_;
-};
 
 // The check tables of one session plan, and the fingerprints taken when
 // its values were written (by ValueId).
