@@ -155,12 +155,17 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
     // on); joined before the outputs are released.
     {
       ScopedMs timer(report_.counts.weight_check_ms, &report_.counts.check_ms);
-      for (const WeightCheck& w : st_->t.weights[step])
+      for (const WeightCheck& w : st_->t.weights[step]) {
+        if (!checker_.threaded()) {  // the default: no task to wrap and queue
+          if (!weight_ok(plan, w)) pending_.push_back({step, w.value, FailedCheck::kWeight});
+          continue;
+        }
         checker_.submit(
             [this, &plan, &w, step] {
               if (!weight_ok(plan, w)) async_failure({step, w.value, FailedCheck::kWeight});
             },
             plan.values()[w.value].constant.nbytes(), CheckerThread::Priority::kBeforeRelease);
+      }
     }
     ScopedMs timer(report_.counts.read_check_ms, &report_.counts.check_ms);
     // The inputs of the next step as they are now (flips land between
