@@ -157,6 +157,7 @@ class PyProtectedModel {
     d["uncorrectable"] = r.counts.uncorrectable;
     d["restarts"] = r.counts.restarts;
     d["reexecuted_steps"] = r.counts.reexecuted_steps;
+    d["corrections"] = r.counts.corrections;
     d["check_ms"] = r.counts.check_ms;
     pyb::dict split;
     split["write"] = r.counts.write_check_ms;

@@ -7,7 +7,7 @@ import pytest
 import save
 
 KEYS = {"detections", "false_alarms", "recoveries", "uncorrectable", "uncorrectable_sites",
-        "restarts", "reexecuted_steps", "check_ms", "reliable_bytes", "detections_by_site",
+        "restarts", "reexecuted_steps", "corrections", "check_ms", "reliable_bytes", "detections_by_site",
         "inputs_outside_constraint", "checked_values", "range_only_values", "placed_values"}
 
 

@@ -250,6 +250,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
         j["uncorrectable"] = pc.uncorrectable;
         j["restarts"] = pc.restarts;
         j["reexecuted_steps"] = pc.reexecuted_steps;
+        j["corrections"] = pc.corrections;
         j["check_ms"] = pc.check_ms;
         j["check_split_ms"] = {{"write", pc.write_check_ms},
                                {"read", pc.read_check_ms},
@@ -302,9 +303,10 @@ void add_run_command(CLI::App& app, int& exit_code) {
       fmt::print("peak memory {:.1f} MiB resident\n", peak_mib);
       if (protection) {
         fmt::print(
-            "protection  {}: {} detections ({} false alarms), {} recoveries ({} restarts, {} "
-            "steps re-run), {} uncorrectable; checks {:.1f} ms in all; reliable memory {} B\n",
-            prot->mode, pc.detections, pc.false_alarms, pc.recoveries, pc.restarts,
+            "protection  {}: {} detections ({} false alarms), {} recoveries ({} corrected in "
+            "place, {} restarts, {} steps re-run), {} uncorrectable; checks {:.1f} ms in all; "
+            "reliable memory {} B\n",
+            prot->mode, pc.detections, pc.false_alarms, pc.recoveries, pc.corrections, pc.restarts,
             pc.reexecuted_steps, pc.uncorrectable, pc.check_ms, pc.reliable_bytes);
         if (pc.write_check_ms + pc.read_check_ms + pc.weight_check_ms + pc.recovery_ms > 0)
           fmt::print(

@@ -317,6 +317,7 @@ TrialResult run_trial(RunState& st, const Series& series, const FaultConfig& cfg
   r.uncorrectable = pc.uncorrectable;
   r.restarts = pc.restarts;
   r.reexecuted_steps = pc.reexecuted_steps;
+  r.corrections = pc.corrections;
   r.reliable_bytes = pc.reliable_bytes;
   r.check_ms = pc.check_ms;
   r.bits_flipped = static_cast<int64_t>(injector.applied().size());

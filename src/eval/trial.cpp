@@ -72,6 +72,7 @@ nlohmann::json TrialResult::to_json() const {
   j["kernel_errors"] = kernel_errors;
   j["restarts"] = restarts;
   j["reexecuted_steps"] = reexecuted_steps;
+  j["corrections"] = corrections;
   j["reliable_bytes"] = reliable_bytes;
   j["check_ms"] = check_ms;
   j["bits_flipped"] = bits_flipped;
@@ -110,6 +111,7 @@ TrialResult TrialResult::from_json(const nlohmann::json& j) {
   t.kernel_errors = j.value("kernel_errors", int64_t{0});
   t.restarts = j.value("restarts", int64_t{0});
   t.reexecuted_steps = j.value("reexecuted_steps", int64_t{0});
+  t.corrections = j.value("corrections", int64_t{0});
   t.reliable_bytes = j.value("reliable_bytes", int64_t{0});
   t.check_ms = j.value("check_ms", 0.0);
   t.bits_flipped = j.at("bits_flipped").get<int64_t>();

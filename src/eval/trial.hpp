@@ -47,6 +47,7 @@ struct TrialResult {
                               // NaN/Inf in any output row
   int64_t detections = 0, false_alarms = 0, recoveries = 0;
   int64_t uncorrectable = 0, restarts = 0, reexecuted_steps = 0;
+  int64_t corrections = 0;     // recoveries done by flipping located bits back
   int64_t reliable_bytes = 0;  // reliable memory the protection mode uses
   int64_t bits_flipped = 0;    // injector.applied().size()
   int64_t weight_bits = 0;     // of which in weights (persistent)

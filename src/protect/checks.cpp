@@ -74,8 +74,9 @@ bool range_check(const float* x, const ChannelLayout& l, const float* lo, const 
 Fingerprint masked_crc(const void* data, size_t words, uint32_t mask) {
   const auto* p = static_cast<const uint32_t*>(data);
   const uint64_t m = (static_cast<uint64_t>(mask) << 32) | mask;
-  // Four quarters of an even number of words each; the tail goes to chain 3.
-  const size_t q = (words / 8) * 2;
+  // Four quarters of an even number of words each; the tail goes to chain 3
+  // (fingerprint_chain).
+  const size_t q = fingerprint_chain(words, 1).begin;
   const uint32_t* s[4] = {p, p + q, p + 2 * q, p + 3 * q};
   uint64_t c0 = 0, c1 = 0, c2 = 0, c3 = 0;
   for (size_t i = 0; i < q; i += 2) {
@@ -102,7 +103,7 @@ bool range_check_and_crc(const float* x, const ChannelLayout& l, const float* lo
   // The same quarters and chains as masked_crc, walked in blocks of
   // kBlock words per quarter (4 x 2 KiB: well inside L1).
   constexpr size_t kBlock = 512;
-  const size_t q = (words / 8) * 2;
+  const size_t q = fingerprint_chain(words, 1).begin;
   uint64_t c[4] = {0, 0, 0, 0};
   uint32_t bad = 0;
   for (size_t i0 = 0; i0 < q; i0 += kBlock) {

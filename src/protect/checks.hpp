@@ -28,6 +28,18 @@ struct Fingerprint {
   bool operator==(const Fingerprint&) const = default;
 };
 
+// The words fingerprint chain j (0-3) covers among `words`: four contiguous
+// quarters of an even number of words each, the tail going to chain 3. One
+// definition for the fingerprint and for locating flips from it
+// (protect/flip_locator.hpp).
+struct ChainSpan {
+  size_t begin = 0, end = 0;
+};
+inline ChainSpan fingerprint_chain(size_t words, size_t j) {
+  const size_t q = (words / 8) * 2;
+  return {j * q, j == 3 ? words : (j + 1) * q};
+}
+
 // Range check of every element (the write-time check, and the read-time
 // check of a value with no vulnerable bit).
 bool range_check(const float* x, const ChannelLayout& l, const float* lo, const float* hi);

@@ -19,6 +19,7 @@
 #include "protect/check_tables.hpp"
 #include "protect/checker_thread.hpp"
 #include "protect/checks.hpp"
+#include "protect/flip_locator.hpp"
 #include "protect/restart.hpp"
 
 namespace save::protect {
@@ -243,6 +244,29 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
     return masked_crc(x.data, x.nbytes() / 4, c.mask) == st_->sums[v];
   }
 
+  // Flips back the bits the fingerprint locates in `v` (one per chain,
+  // protect/flip_locator.hpp): the stored value is then bit for bit what its
+  // kernel wrote, with no kernel re-run. True when that worked; several flips
+  // in one chain are not located and leave `v` as it was. The range check
+  // afterwards is the second line against three or more flips in one chain
+  // passing for one.
+  bool correct_in_place(Execution& ex, ValueId v) {
+    const ValueCheck& c = st_->t.checks[v];
+    TensorView x = ex.value(v);
+    const size_t words = x.nbytes() / 4;
+    auto* w = static_cast<uint32_t*>(x.data);
+    auto sites = locate_flips(st_->sums[v], masked_crc(w, words, c.mask), words, c.mask);
+    if (!sites || sites->empty()) return false;
+    for (const FlipSite& f : *sites) w[f.word] ^= 1u << f.bit;
+    if (ranges_on_ && !c.lo.empty() &&
+        !range_check(x.ptr<const float>(), c.layout, c.lo.data(), c.hi.data())) {
+      for (const FlipSite& f : *sites) w[f.word] ^= 1u << f.bit;
+      return false;
+    }
+    ++report_.counts.corrections;
+    return true;
+  }
+
   // Re-runs step `step` by itself to rewrite `v` (corrupted after it was
   // written), when its inputs are intact and verified. True when `v` passes
   // its check afterwards.
@@ -340,6 +364,10 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
           const ValueCheck& c = st_->t.checks[f.value];
           if (c.input) {
             reload.push_back(c.input_index);  // nothing to re-run
+            repaired_in_place = true;
+            continue;
+          }
+          if (correct_in_place(ex, f.value)) {
             repaired_in_place = true;
             continue;
           }
