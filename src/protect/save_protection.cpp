@@ -93,6 +93,7 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
     report_.counts.reliable_bytes = reliable;
     report_.uncorrectable.clear();
     report_.inputs_outside_constraint = 0;
+    alert_runs_ = 0;
   }
 
   ProtectionCounts end_trial() override { return report_.counts; }
@@ -108,6 +109,7 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
     restarts_this_run_ = 0;
     gave_up_ = false;
     ranges_on_ = true;
+    if (alert_runs_ > 0) --alert_runs_;
     const Plan& plan = ex.plan();
     const Graph& g = plan.graph();
     // Inputs: outside the constraint is the caller's doing, not a fault:
@@ -127,6 +129,39 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
       if (c.kind == CheckKind::kSum)
         st_->sums[v] = masked_crc(x, static_cast<size_t>(plan.values()[v].nbytes / 4), c.mask);
     }
+  }
+
+  // While weights are being hit (a weight fault in the last kAlertRuns
+  // runs), each step's weights are also verified just before it reads
+  // them: a flip that landed since the last check is then repaired from the
+  // host copy before any kernel uses it, and nothing is re-run. The check
+  // after the step stays: it is what catches a flip during the kernel (and
+  // the only check while no weight fault has been seen, so fault-free runs
+  // pay nothing for this).
+  void before_step(Execution& ex, size_t step) override {
+    if (alert_runs_ == 0 || gave_up_) return;
+    ScopedMs timer(report_.counts.weight_check_ms, &report_.counts.check_ms);
+    Plan& plan = ex.plan();
+    bool repaired = false;
+    for (const WeightCheck& w : st_->t.weights[step]) {
+      if (weight_ok(plan, w)) continue;
+      const std::string& node = plan.graph().nodes[plan.steps()[step].node].name;
+      ++report_.counts.detections;
+      if (faults_ == nullptr || !faults_->any_flip_applied()) ++report_.counts.false_alarms;
+      ++report_.counts.by_site[fmt::format("{}/{}", node, check_name(FailedCheck::kWeight))];
+      if (repaired_bits_came_back(plan, w.value)) {  // stuck: the repair did not hold
+        report_.uncorrectable.push_back({node, plan.graph().values[w.value].name,
+                                         check_name(FailedCheck::kWeight)});
+        ++report_.counts.uncorrectable;
+        gave_up_ = true;
+        return;
+      }
+      remember_repair(plan, w.value);
+      repaired |= repair_weight(ex, w.value);
+      ++report_.counts.recoveries;
+      ++report_.counts.corrections;
+    }
+    if (repaired) session_.restore_constants();
   }
 
   // Right after the kernel, before any flip can land on the fresh outputs:
@@ -356,6 +391,7 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
         }
         size_t from = f.step;
         if (weight) {
+          alert_runs_ = kAlertRuns;
           remember_repair(plan, f.value);
           weights_repaired |= repair_weight(ex, f.value);
         } else if (f.check == FailedCheck::kChecksum) {
@@ -455,6 +491,10 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
     if (log_) fmt::print(log_, "{}\n", describe_check_tables(plan, st.t, budget_, settings_));
   }
 
+  // Runs after a weight fault during which weights are also verified before
+  // their step (before_step): long enough to span a burst of faults, short
+  // enough that a lone fault costs a few runs' extra weight checks.
+  static constexpr int kAlertRuns = 16;
   // Per run: beyond this many restarts, report and stop.
   static constexpr int kMaxRestarts = 100000;
   // Failures of one activation in new territory before it counts as stuck
@@ -498,6 +538,7 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
   std::map<std::pair<size_t, ValueId>, int> retries_;
   std::map<ValueId, std::vector<std::pair<size_t, uint8_t>>> repaired_;  // this run
   int restarts_this_run_ = 0;
+  int alert_runs_ = 0;  // runs left with weights verified before use too
   bool gave_up_ = false;
   int64_t frontier_ = -1;  // the furthest step whose after_step has run
   size_t step_now_ = 0;    // the step after which recover() runs
