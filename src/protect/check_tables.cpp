@@ -88,8 +88,10 @@ CheckTables build_check_tables(const Plan& plan, const ProtectionPlan& pp, const
     c = activation_check(pv, it->second, settings.range_only);
     for (size_t i = 0; i < g.inputs.size(); ++i)
       if (g.inputs[i] == v) c.input = true, c.input_index = i;
-    metadata += static_cast<int64_t>(c.lo.size() * 2 * sizeof(float) + sizeof(Fingerprint) +
-                                     sizeof(uint32_t));
+    metadata += static_cast<int64_t>(
+        c.lo.size() * 2 * sizeof(float) +
+        (c.kind == CheckKind::kSum ? fingerprint_blocks(pv.nbytes / 4) * sizeof(uint32_t) : 0) +
+        sizeof(uint32_t));
     checked.push_back(v);
   }
   // Weights: verified after every step that reads them.
@@ -102,7 +104,8 @@ CheckTables build_check_tables(const Plan& plan, const ProtectionPlan& pp, const
       if (w.by_sum)
         w.golden_sum = masked_crc(vals[v].golden.data(), vals[v].golden.nbytes() / 4, ~0u);
       t.weights[s].push_back(w);
-      if (w.by_sum && weight_set.insert(v).second) metadata += sizeof(Fingerprint);
+      if (w.by_sum && weight_set.insert(v).second)
+        metadata += static_cast<int64_t>(w.golden_sum.crc.size() * sizeof(uint32_t));
     }
 
   t.alloc = choose_allocation(plan, pp, checked, metadata, budget);

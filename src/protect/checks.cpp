@@ -71,59 +71,92 @@ bool range_check(const float* x, const ChannelLayout& l, const float* lo, const 
   return bad == 0;
 }
 
-Fingerprint masked_crc(const void* data, size_t words, uint32_t mask) {
-  const auto* p = static_cast<const uint32_t*>(data);
-  const uint64_t m = (static_cast<uint64_t>(mask) << 32) | mask;
-  // Four quarters of an even number of words each; the tail goes to chain 3
-  // (fingerprint_chain).
-  const size_t q = fingerprint_chain(words, 1).begin;
-  const uint32_t* s[4] = {p, p + q, p + 2 * q, p + 3 * q};
-  uint64_t c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-  for (size_t i = 0; i < q; i += 2) {
-    c0 = _mm_crc32_u64(c0, load64(s[0] + i) & m);
-    c1 = _mm_crc32_u64(c1, load64(s[1] + i) & m);
-    c2 = _mm_crc32_u64(c2, load64(s[2] + i) & m);
-    c3 = _mm_crc32_u64(c3, load64(s[3] + i) & m);
+namespace {
+
+constexpr size_t kB = kFingerprintBlockWords;
+
+// The CRCs of blocks [b, b + n) (n <= 4) into out[0..n): four full blocks
+// in four interleaved chains; the value's last, partial group block after
+// block.
+inline void crc_group(const uint32_t* p, size_t words, uint64_t m, size_t b, size_t n,
+                      uint32_t* out) {
+  if (n == 4 && (b + 4) * kB <= words) {
+    const uint32_t* s = p + b * kB;
+    uint64_t c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+    for (size_t i = 0; i < kB; i += 2) {
+      c0 = _mm_crc32_u64(c0, load64(s + i) & m);
+      c1 = _mm_crc32_u64(c1, load64(s + kB + i) & m);
+      c2 = _mm_crc32_u64(c2, load64(s + 2 * kB + i) & m);
+      c3 = _mm_crc32_u64(c3, load64(s + 3 * kB + i) & m);
+    }
+    out[0] = static_cast<uint32_t>(c0);
+    out[1] = static_cast<uint32_t>(c1);
+    out[2] = static_cast<uint32_t>(c2);
+    out[3] = static_cast<uint32_t>(c3);
+    return;
   }
-  auto c3_32 = static_cast<uint32_t>(c3);
-  for (size_t i = 4 * q; i < words; ++i) c3_32 = _mm_crc32_u32(c3_32, p[i] & mask);
+  for (size_t k = 0; k < n; ++k) {
+    const BlockSpan sp = fingerprint_block(words, b + k);
+    uint64_t c = 0;
+    size_t i = sp.begin;
+    for (; i + 2 <= sp.end; i += 2) c = _mm_crc32_u64(c, load64(p + i) & m);
+    auto c32 = static_cast<uint32_t>(c);
+    if (i < sp.end) c32 = _mm_crc32_u32(c32, p[i] & static_cast<uint32_t>(m));
+    out[k] = c32;
+  }
+}
+
+inline uint64_t wide_mask(uint32_t mask) {
+  return (static_cast<uint64_t>(mask) << 32) | mask;
+}
+
+}  // namespace
+
+void masked_crc_into(const void* data, size_t words, uint32_t mask, Fingerprint& out) {
+  const auto* p = static_cast<const uint32_t*>(data);
+  const size_t nb = fingerprint_blocks(words);
+  out.crc.resize(nb);
+  const uint64_t m = wide_mask(mask);
+  for (size_t b = 0; b < nb; b += 4)
+    crc_group(p, words, m, b, std::min<size_t>(4, nb - b), &out.crc[b]);
+}
+
+Fingerprint masked_crc(const void* data, size_t words, uint32_t mask) {
   Fingerprint f;
-  f.crc[0] = static_cast<uint32_t>(c0);
-  f.crc[1] = static_cast<uint32_t>(c1);
-  f.crc[2] = static_cast<uint32_t>(c2);
-  f.crc[3] = c3_32;
+  masked_crc_into(data, words, mask, f);
   return f;
+}
+
+bool masked_crc_matches(const void* data, size_t words, uint32_t mask, const Fingerprint& want) {
+  const auto* p = static_cast<const uint32_t*>(data);
+  const size_t nb = fingerprint_blocks(words);
+  if (want.crc.size() != nb) return false;
+  const uint64_t m = wide_mask(mask);
+  uint32_t got[4];
+  for (size_t b = 0; b < nb; b += 4) {
+    const size_t n = std::min<size_t>(4, nb - b);
+    crc_group(p, words, m, b, n, got);
+    if (std::memcmp(got, &want.crc[b], n * sizeof(uint32_t)) != 0) return false;
+  }
+  return true;
 }
 
 bool range_check_and_crc(const float* x, const ChannelLayout& l, const float* lo, const float* hi,
                          uint32_t mask, Fingerprint& sum) {
   const auto* p = reinterpret_cast<const uint32_t*>(x);
   const size_t words = static_cast<size_t>(l.outer * l.channels * l.inner);
-  const uint64_t m = (static_cast<uint64_t>(mask) << 32) | mask;
-  // The same quarters and chains as masked_crc, walked in blocks of
-  // kBlock words per quarter (4 x 2 KiB: well inside L1).
-  constexpr size_t kBlock = 512;
-  const size_t q = fingerprint_chain(words, 1).begin;
-  uint64_t c[4] = {0, 0, 0, 0};
+  const size_t nb = fingerprint_blocks(words);
+  sum.crc.resize(nb);
+  const uint64_t m = wide_mask(mask);
+  // A group of four blocks (16 KiB, well inside L1) is range-checked, which
+  // brings it in, then fingerprinted while it is there.
   uint32_t bad = 0;
-  for (size_t i0 = 0; i0 < q; i0 += kBlock) {
-    const size_t i1 = std::min(q, i0 + kBlock);
-    for (size_t j = 0; j < 4; ++j) {
-      const int64_t b = static_cast<int64_t>(j * q + i0), e = static_cast<int64_t>(j * q + i1);
-      bad |= span_bad(x, l, lo, hi, b, e);
-    }
-    for (size_t i = i0; i < i1; i += 2) {
-      c[0] = _mm_crc32_u64(c[0], load64(p + i) & m);
-      c[1] = _mm_crc32_u64(c[1], load64(p + q + i) & m);
-      c[2] = _mm_crc32_u64(c[2], load64(p + 2 * q + i) & m);
-      c[3] = _mm_crc32_u64(c[3], load64(p + 3 * q + i) & m);
-    }
+  for (size_t b = 0; b < nb; b += 4) {
+    const size_t n = std::min<size_t>(4, nb - b);
+    const auto e = static_cast<int64_t>(std::min(words, (b + n) * kB));
+    bad |= span_bad(x, l, lo, hi, static_cast<int64_t>(b * kB), e);
+    crc_group(p, words, m, b, n, &sum.crc[b]);
   }
-  bad |= span_bad(x, l, lo, hi, static_cast<int64_t>(4 * q), static_cast<int64_t>(words));
-  auto c3_32 = static_cast<uint32_t>(c[3]);
-  for (size_t i = 4 * q; i < words; ++i) c3_32 = _mm_crc32_u32(c3_32, p[i] & mask);
-  for (size_t j = 0; j < 3; ++j) sum.crc[j] = static_cast<uint32_t>(c[j]);
-  sum.crc[3] = c3_32;
   return bad == 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace save::protect {
 
@@ -17,34 +18,42 @@ struct ChannelLayout {
 
 // A fingerprint of the non-robust bits of a buffer: CRC-32C (the
 // Castagnoli polynomial, hardware instruction on x86-64-v2 and later) of the
-// masked words, in four independent chains over four quarters of the buffer
-// so the instruction's latency is hidden. CRC-32C detects every error of up
-// to 3 flipped bits in each quarter (Hamming distance 4 for messages below
-// 2^31 bits) and every burst of up to 32 bits; a plain sum would miss two
-// flips of the same bit position in opposite directions, which streaming
-// campaigns do produce.
+// masked words, one CRC per block of kFingerprintBlockWords words (4 KiB),
+// four blocks at a time in independent chains so the instruction's latency
+// is hidden. CRC-32C detects every error of up to 3 flipped bits in a block
+// (Hamming distance 4 for messages below 2^31 bits) and every burst of up to
+// 32 bits; a plain sum would miss two flips of the same bit position in
+// opposite directions, which streaming campaigns do produce. Blocks rather
+// than one CRC per value so that a failed check says where: one flipped bit
+// per block is located and flipped back (protect/flip_locator.hpp), which
+// stays true under many flips per value. The CRCs are check metadata, kept
+// in reliable memory: 4 bytes per 4 KiB.
 struct Fingerprint {
-  uint32_t crc[4] = {0, 0, 0, 0};
+  std::vector<uint32_t> crc;  // one per block
   bool operator==(const Fingerprint&) const = default;
 };
 
-// The words fingerprint chain j (0-3) covers among `words`: four contiguous
-// quarters of an even number of words each, the tail going to chain 3. One
-// definition for the fingerprint and for locating flips from it
-// (protect/flip_locator.hpp).
-struct ChainSpan {
+inline constexpr size_t kFingerprintBlockWords = 1024;
+inline size_t fingerprint_blocks(size_t words) {
+  return (words + kFingerprintBlockWords - 1) / kFingerprintBlockWords;
+}
+// The words block j covers: [begin, end).
+struct BlockSpan {
   size_t begin = 0, end = 0;
 };
-inline ChainSpan fingerprint_chain(size_t words, size_t j) {
-  const size_t q = (words / 8) * 2;
-  return {j * q, j == 3 ? words : (j + 1) * q};
+inline BlockSpan fingerprint_block(size_t words, size_t j) {
+  const size_t b = j * kFingerprintBlockWords;
+  return {b, b + kFingerprintBlockWords < words ? b + kFingerprintBlockWords : words};
 }
 
 // Range check of every element (the write-time check, and the read-time
 // check of a value with no vulnerable bit).
 bool range_check(const float* x, const ChannelLayout& l, const float* lo, const float* hi);
-// The fingerprint of (word & mask) over `words` 32-bit words.
+// The fingerprint of (word & mask) over `words` 32-bit words; _into reuses
+// `out`'s storage (no allocation once sized), _matches compares on the fly.
 Fingerprint masked_crc(const void* data, size_t words, uint32_t mask);
+void masked_crc_into(const void* data, size_t words, uint32_t mask, Fingerprint& out);
+bool masked_crc_matches(const void* data, size_t words, uint32_t mask, const Fingerprint& want);
 // The write-time check of a value with vulnerable bits in one pass: the
 // range check of every element and masked_crc(x, numel, mask) into `sum`,
 // block by block, so each cache line is brought in once and checked and

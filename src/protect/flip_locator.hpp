@@ -7,12 +7,12 @@
 // fingerprint (protect/checks.hpp) is CRC-32C with a zero initial value and
 // no final xor, so it is linear: the stored fingerprint xor the one of the
 // corrupted data is the CRC of the error pattern alone (its syndrome). One
-// flipped bit at position t of an N-bit chain has syndrome Z^(N-1-t)(P),
+// flipped bit at position t of an N-bit block has syndrome Z^(N-1-t)(P),
 // where P is the reflected polynomial and Z the CRC's step over one zero bit;
 // CRC-32C's Hamming distance 4 below 2^31 bits makes that position unique and
-// keeps any two flips in one chain from looking like one (they are reported
+// keeps any two flips in one block from looking like one (they are reported
 // as not locatable, and the caller re-runs the producer). Three or more flips
-// in one chain can look like one; the caller range-checks the corrected
+// in one 4 KiB block can look like one; the caller range-checks the corrected
 // value as a second line (docs/PROTECTION.md gives the odds).
 #pragma once
 
@@ -33,10 +33,10 @@ struct FlipSite {
 };
 
 // The flips that turn a buffer of `words` words fingerprinted `want` (with
-// `mask`) into one fingerprinted `got`, assuming one flipped bit in each chain
-// whose CRC differs; nullopt when a chain's difference is not one bit of the
-// mask (several flips there: locate nothing rather than guess). Costs about
-// words / 8 CRC instructions, far below re-running a kernel.
+// `mask`) into one fingerprinted `got`, assuming one flipped bit in each block
+// whose CRC differs; nullopt when a block's difference is not one bit of the
+// mask (several flips there: locate nothing rather than guess). Costs at most
+// 512 CRC instructions per differing block, far below re-running a kernel.
 std::optional<std::vector<FlipSite>> locate_flips(const Fingerprint& want, const Fingerprint& got,
                                                   size_t words, uint32_t mask);
 

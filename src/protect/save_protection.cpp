@@ -127,7 +127,7 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
       // The reference checksum comes from the host copy: a flip that landed
       // on the device copy before step 0 is then caught at the first read.
       if (c.kind == CheckKind::kSum)
-        st_->sums[v] = masked_crc(x, static_cast<size_t>(plan.values()[v].nbytes / 4), c.mask);
+        masked_crc_into(x, static_cast<size_t>(plan.values()[v].nbytes / 4), c.mask, st_->sums[v]);
     }
   }
 
@@ -150,8 +150,8 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
       if (faults_ == nullptr || !faults_->any_flip_applied()) ++report_.counts.false_alarms;
       ++report_.counts.by_site[fmt::format("{}/{}", node, check_name(FailedCheck::kWeight))];
       if (repaired_bits_came_back(plan, w.value)) {  // stuck: the repair did not hold
-        report_.uncorrectable.push_back({node, plan.graph().values[w.value].name,
-                                         check_name(FailedCheck::kWeight)});
+        report_.uncorrectable.push_back(
+            {node, plan.graph().values[w.value].name, check_name(FailedCheck::kWeight)});
         ++report_.counts.uncorrectable;
         gave_up_ = true;
         return;
@@ -174,7 +174,7 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
       const ValueCheck& c = st_->t.checks[v];
       TensorView x = ex.value(v);
       if (!ranges_on_) {
-        st_->sums[v] = masked_crc(x.data, static_cast<size_t>(x.numel()), c.mask);
+        masked_crc_into(x.data, static_cast<size_t>(x.numel()), c.mask, st_->sums[v]);
       } else if (!range_check_and_crc(x.ptr<const float>(), c.layout, c.lo.data(), c.hi.data(),
                                       c.mask, st_->sums[v])) {
         pending_.push_back({step, v, FailedCheck::kRange});
@@ -267,7 +267,7 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
   bool weight_ok(const Plan& plan, const WeightCheck& w) const {
     const PlannedValue& pv = plan.values()[w.value];
     if (w.by_sum)
-      return masked_crc(pv.constant.data(), pv.constant.nbytes() / 4, ~0u) == w.golden_sum;
+      return masked_crc_matches(pv.constant.data(), pv.constant.nbytes() / 4, ~0u, w.golden_sum);
     return std::memcmp(pv.constant.data(), pv.golden.data(), pv.constant.nbytes()) == 0;
   }
 
@@ -276,14 +276,14 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
     TensorView x = ex.value(v);
     if (c.kind == CheckKind::kRangeRead)
       return !ranges_on_ || range_check(x.ptr<const float>(), c.layout, c.lo.data(), c.hi.data());
-    return masked_crc(x.data, x.nbytes() / 4, c.mask) == st_->sums[v];
+    return masked_crc_matches(x.data, x.nbytes() / 4, c.mask, st_->sums[v]);
   }
 
-  // Flips back the bits the fingerprint locates in `v` (one per chain,
+  // Flips back the bits the fingerprint locates in `v` (one per 4 KiB block,
   // protect/flip_locator.hpp): the stored value is then bit for bit what its
   // kernel wrote, with no kernel re-run. True when that worked; several flips
-  // in one chain are not located and leave `v` as it was. The range check
-  // afterwards is the second line against three or more flips in one chain
+  // in one block are not located and leave `v` as it was. The range check
+  // afterwards is the second line against three or more flips in one block
   // passing for one.
   bool correct_in_place(Execution& ex, ValueId v) {
     const ValueCheck& c = st_->t.checks[v];
@@ -316,7 +316,7 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
       const ValueCheck& c = st_->t.checks[o];
       TensorView x = ex.value(o);
       if (!ranges_on_)
-        st_->sums[o] = masked_crc(x.data, static_cast<size_t>(x.numel()), c.mask);
+        masked_crc_into(x.data, static_cast<size_t>(x.numel()), c.mask, st_->sums[o]);
       else if (!range_check_and_crc(x.ptr<const float>(), c.layout, c.lo.data(), c.hi.data(),
                                     c.mask, st_->sums[o]))
         return false;

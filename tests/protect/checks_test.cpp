@@ -60,13 +60,48 @@ TEST(Checks, FingerprintCatchesOppositeFlipsOfOneBitAndIgnoresMaskedBits) {
   }
 }
 
+// Each block's CRC is CRC-32C (zero initial value, no final xor: linear,
+// which flip_locator relies on) of the block's masked words, against a
+// bit-by-bit reference; masked_crc_matches agrees with comparing fingerprints.
+TEST(Checks, FingerprintIsTheCrc32cOfEachMaskedBlock) {
+  auto reference = [](const uint32_t* w, size_t n, uint32_t mask) {
+    uint32_t c = 0;
+    for (size_t i = 0; i < n; ++i)
+      for (int byte = 0; byte < 4; ++byte) {
+        c ^= ((w[i] & mask) >> (8 * byte)) & 0xffu;
+        for (int k = 0; k < 8; ++k) c = (c >> 1) ^ ((c & 1u) ? 0x82F63B78u : 0u);
+      }
+    return c;
+  };
+  for (size_t n :
+       {size_t{0}, size_t{1}, size_t{3}, kFingerprintBlockWords, kFingerprintBlockWords + 1,
+        4 * kFingerprintBlockWords, 7 * kFingerprintBlockWords + 5}) {
+    std::vector<uint32_t> w(n);
+    for (size_t i = 0; i < n; ++i) w[i] = static_cast<uint32_t>(i * 2654435761u + 12345u);
+    const uint32_t mask = 0xFFFF00FFu;
+    Fingerprint f = masked_crc(w.data(), n, mask);
+    ASSERT_EQ(f.crc.size(), fingerprint_blocks(n));
+    for (size_t j = 0; j < f.crc.size(); ++j) {
+      const BlockSpan b = fingerprint_block(n, j);
+      EXPECT_EQ(f.crc[j], reference(w.data() + b.begin, b.end - b.begin, mask)) << n << " " << j;
+    }
+    EXPECT_TRUE(masked_crc_matches(w.data(), n, mask, f));
+    if (n == 0) continue;
+    w[n - 1] ^= 1u << 31;
+    EXPECT_FALSE(masked_crc_matches(w.data(), n, mask, f)) << n;
+    w[n - 1] ^= 1u << 31;
+    w[0] ^= 1u << 9;  // masked out
+    EXPECT_TRUE(masked_crc_matches(w.data(), n, mask, f)) << n;
+  }
+}
+
 // The one-pass write check gives exactly the verdict of range_check and the
 // fingerprint of masked_crc, for every layout kind and for sizes around the
 // block and quarter boundaries, with the bad element anywhere.
 TEST(Checks, OnePassWriteCheckMatchesRangeCheckAndFingerprint) {
   const ChannelLayout layouts[] = {{1, 1, 0}, {1, 7, 1}, {0, 5, 9}, {0, 3, 1000}};
   for (ChannelLayout base : layouts)
-    for (int64_t n : {1, 7, 8, 9, 2047, 2048, 2049, 4096 + 24, 20000}) {
+    for (int64_t n : {1, 7, 8, 9, 1023, 1024, 1025, 2049, 4095, 4096, 4097, 4096 + 24, 20000}) {
       ChannelLayout l = base;
       if (l.inner == 0) l.inner = n;  // one range for the whole tensor
       if (l.outer == 0) l.outer = std::max<int64_t>(1, n / (l.channels * l.inner));

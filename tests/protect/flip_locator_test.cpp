@@ -1,7 +1,7 @@
 // Correction in place: the fingerprint's syndrome locates one flipped bit per
-// chain exactly, anywhere in the buffer (every position of small buffers,
-// chain boundaries and random positions of large ones), and refuses to guess
-// when a chain holds two flips.
+// block exactly, anywhere in the buffer (every position of small buffers,
+// block boundaries and random positions of large ones), and refuses to guess
+// when a block holds two flips.
 #include "protect/flip_locator.hpp"
 
 #include <gtest/gtest.h>
@@ -29,7 +29,8 @@ std::optional<std::vector<FlipSite>> located(const std::vector<uint32_t>& w,
 }
 
 TEST(FlipLocator, EveryBitOfSmallBuffersIsLocated) {
-  for (size_t n : {1u, 2u, 7u, 8u, 9u, 17u, 64u}) {
+  // Up to two blocks, the second partial: every bit of each.
+  for (size_t n : {1u, 2u, 7u, 9u, 64u, 1025u}) {
     const auto w = random_words(n, static_cast<uint32_t>(n));
     for (size_t i = 0; i < n; ++i)
       for (int b = 0; b < 32; ++b) {
@@ -41,12 +42,13 @@ TEST(FlipLocator, EveryBitOfSmallBuffersIsLocated) {
   }
 }
 
-TEST(FlipLocator, ChainBoundariesAndRandomPositionsOfLargeBuffers) {
-  for (size_t n : {1000u, 4099u, 262147u}) {
+TEST(FlipLocator, BlockBoundariesAndRandomPositionsOfLargeBuffers) {
+  // Full groups of four blocks, a partial last group, a partial last block.
+  for (size_t n : {size_t{4096}, size_t{4099}, 9 * kFingerprintBlockWords + 3, size_t{262147}}) {
     const auto w = random_words(n, 7);
     std::vector<size_t> words = {0, n - 1};
-    for (size_t j = 1; j < 4; ++j) {
-      const size_t b = fingerprint_chain(n, j).begin;
+    for (size_t j = 1; j < fingerprint_blocks(n); j += 3) {
+      const size_t b = fingerprint_block(n, j).begin;
       words.push_back(b - 1);
       words.push_back(b);
     }
@@ -62,17 +64,18 @@ TEST(FlipLocator, ChainBoundariesAndRandomPositionsOfLargeBuffers) {
   }
 }
 
-TEST(FlipLocator, OneFlipInEachOfSeveralChainsIsLocatedTwoInOneAreNot) {
-  const size_t n = 4099;
+TEST(FlipLocator, OneFlipInEachOfSeveralBlocksIsLocatedTwoInOneAreNot) {
+  const size_t n = 9 * kFingerprintBlockWords + 3;
   const auto w = random_words(n, 11);
-  const size_t c1 = fingerprint_chain(n, 1).begin + 5, c3 = fingerprint_chain(n, 3).end - 1;
-  auto got = located(w, {{3, 7}, {c1, 30}, {c3, 0}}, ~0u);
+  const size_t c1 = fingerprint_block(n, 1).begin + 5, c5 = fingerprint_block(n, 5).end - 1,
+               c9 = n - 1;
+  auto got = located(w, {{3, 7}, {c1, 30}, {c5, 0}, {c9, 31}}, ~0u);
   ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(*got, (std::vector<FlipSite>{{3, 7}, {c1, 30}, {c3, 0}}));
-  // Two flips in one chain: CRC-32C's distance 4 keeps them from looking
+  EXPECT_EQ(*got, (std::vector<FlipSite>{{3, 7}, {c1, 30}, {c5, 0}, {c9, 31}}));
+  // Two flips in one block: CRC-32C's distance 4 keeps them from looking
   // like any single flip.
   std::mt19937 rng(5);
-  const size_t q = fingerprint_chain(n, 1).begin;
+  const size_t q = kFingerprintBlockWords;
   for (int k = 0; k < 200; ++k) {
     FlipSite a{rng() % q, static_cast<int>(rng() % 32)}, b{rng() % q, static_cast<int>(rng() % 32)};
     if (a == b) continue;
@@ -92,7 +95,7 @@ TEST(FlipLocator, MaskedBitsAreNeverReported) {
     ASSERT_TRUE(got.has_value()) << b;
     EXPECT_EQ(*got, (std::vector<FlipSite>{{500, b}}));
   }
-  // A robust flip beside a non-robust one in the same chain: the robust one
+  // A robust flip beside a non-robust one in the same block: the robust one
   // is invisible, the other is found.
   auto got = located(w, {{10, 2}, {20, 9}}, mask);
   ASSERT_TRUE(got.has_value());
