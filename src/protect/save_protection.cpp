@@ -140,11 +140,18 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
   // pay nothing for this).
   void before_step(Execution& ex, size_t step) override {
     if (alert_runs_ == 0 || gave_up_) return;
-    ScopedMs timer(report_.counts.weight_check_ms, &report_.counts.check_ms);
     Plan& plan = ex.plan();
+    std::vector<const WeightCheck*> bad;
+    {
+      ScopedMs timer(report_.counts.weight_check_ms, &report_.counts.check_ms);
+      for (const WeightCheck& w : st_->t.weights[step])
+        if (!weight_ok(plan, w)) bad.push_back(&w);
+    }
+    if (bad.empty()) return;
+    ScopedMs timer(report_.counts.recovery_ms);
     bool repaired = false;
-    for (const WeightCheck& w : st_->t.weights[step]) {
-      if (weight_ok(plan, w)) continue;
+    for (const WeightCheck* wp : bad) {
+      const WeightCheck& w = *wp;
       const std::string& node = plan.graph().nodes[plan.steps()[step].node].name;
       ++report_.counts.detections;
       if (faults_ == nullptr || !faults_->any_flip_applied()) ++report_.counts.false_alarms;
@@ -203,16 +210,19 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
             plan.values()[w.value].constant.nbytes(), CheckerThread::Priority::kBeforeRelease);
       }
     }
-    ScopedMs timer(report_.counts.read_check_ms, &report_.counts.check_ms);
-    // The inputs of the next step as they are now (flips land between
-    // steps), on this thread: they must pass before the next flips land,
-    // and handing each one over costs more than it takes (docs/PROTECTION.md).
-    // After the last step: the outputs about to be released, and every
-    // pending weight check.
-    for (ValueId v : st_->t.read_checks[next])
-      if (!value_ok(ex, v)) pending_.push_back({next, v, read_failure(v)});
-    if (next == plan.steps().size()) checker_.wait_all();
-    collect_async();
+    {
+      ScopedMs timer(report_.counts.read_check_ms, &report_.counts.check_ms);
+      // The inputs of the next step as they are now (flips land between
+      // steps), on this thread: they must pass before the next flips land,
+      // and handing each one over costs more than it takes
+      // (docs/PROTECTION.md). After the last step: the outputs about to be
+      // released, and every pending weight check.
+      for (ValueId v : st_->t.read_checks[next])
+        if (!value_ok(ex, v)) pending_.push_back({next, v, read_failure(v)});
+      if (next == plan.steps().size()) checker_.wait_all();
+      collect_async();
+    }
+    // Repairs count as recovery_ms, not as check time.
     size_t go = pending_.empty() ? next : recover(ex, step);
     frontier_ = std::max(frontier_, static_cast<int64_t>(step));
     return go;
@@ -507,8 +517,16 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
     const auto* d = static_cast<const uint8_t*>(pv.constant.data());
     const auto* h = static_cast<const uint8_t*>(pv.golden.data());
     std::vector<std::pair<size_t, uint8_t>> out;
-    for (size_t i = 0; i < pv.golden.nbytes(); ++i)
-      if (d[i] != h[i]) out.emplace_back(i, static_cast<uint8_t>(d[i] ^ h[i]));
+    // Chunk by chunk with memcmp (fast), bytes only where a chunk differs:
+    // this runs on every weight repair, and a flip touches one byte of MBs.
+    constexpr size_t kChunk = 4096;
+    const size_t n = pv.golden.nbytes();
+    for (size_t c = 0; c < n; c += kChunk) {
+      const size_t e = std::min(n, c + kChunk);
+      if (std::memcmp(d + c, h + c, e - c) == 0) continue;
+      for (size_t i = c; i < e; ++i)
+        if (d[i] != h[i]) out.emplace_back(i, static_cast<uint8_t>(d[i] ^ h[i]));
+    }
     return out;
   }
   void remember_repair(const Plan& plan, ValueId v) {

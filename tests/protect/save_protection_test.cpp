@@ -240,6 +240,46 @@ TEST(SaveProtection, CorruptedWeightIsRepairedFromHostCopy) {
   EXPECT_GE(c.recoveries, 1);
 }
 
+// After a weight fault, weights are verified before their step too: a
+// later flip is repaired before any kernel reads it, and nothing re-runs.
+// Without an earlier fault (a new trial) the same flip is caught after the
+// step, which then re-runs.
+TEST(SaveProtection, AfterAWeightFaultLaterWeightFlipsAreRepairedBeforeUse) {
+  Protected s;
+  Plan& p = s.plan();
+  std::vector<ValueId> conv_weights;
+  for (size_t st = 0; st < p.steps().size(); ++st)
+    if (op_of(p, st) == "Conv") conv_weights.push_back(p.steps()[st].inputs[1]);
+  ASSERT_GE(conv_weights.size(), 2u);
+  const ValueId first = conv_weights[0], second = conv_weights[1];
+  auto flip_and_run = [&](ValueId w) {
+    flip_value_bit(p, {w, 30});
+    s.session.constants_changed();
+    std::vector<Tensor> out = s.run_with(nullptr);
+    EXPECT_TRUE(same_bytes(out, s.golden));
+    return s.prot->end_trial();
+  };
+  // No earlier fault: caught after the step, which re-runs.
+  protect::ProtectionCounts c0 = flip_and_run(second);
+  EXPECT_EQ(c0.recoveries, 1);
+  EXPECT_GE(c0.reexecuted_steps, 1);
+  EXPECT_EQ(c0.corrections, 0);
+  // A new trial: the first fault re-runs its step and raises the alert ...
+  s.prot->begin_trial(nullptr);
+  protect::ProtectionCounts c1 = flip_and_run(first);
+  EXPECT_EQ(c1.recoveries, 1);
+  EXPECT_GE(c1.reexecuted_steps, 1);
+  // ... so the next run's flip is repaired before its step reads it.
+  protect::ProtectionCounts c2 = flip_and_run(second);
+  EXPECT_EQ(c2.detections - c1.detections, 1);
+  EXPECT_EQ(c2.recoveries - c1.recoveries, 1);
+  EXPECT_EQ(c2.corrections - c1.corrections, 1);
+  EXPECT_EQ(c2.reexecuted_steps, c1.reexecuted_steps);
+  EXPECT_EQ(std::memcmp(p.values()[second].constant.data(), p.values()[second].golden.data(),
+                        p.values()[second].golden.nbytes()),
+            0);
+}
+
 TEST(SaveProtection, StuckBitIsReportedUncorrectableNotRetriedForever) {
   Protected s;
   Plan& p = s.plan();
