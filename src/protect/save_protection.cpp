@@ -21,6 +21,7 @@
 #include "protect/checks.hpp"
 #include "protect/flip_locator.hpp"
 #include "protect/restart.hpp"
+#include "protect/weight_repairs.hpp"
 
 namespace save::protect {
 
@@ -105,7 +106,7 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
     st_ = &state_for(ex.plan());
     retries_.clear();
     frontier_ = -1;
-    repaired_.clear();
+    weight_repairs_.clear();
     restarts_this_run_ = 0;
     gave_up_ = false;
     ranges_on_ = true;
@@ -156,14 +157,14 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
       ++report_.counts.detections;
       if (faults_ == nullptr || !faults_->any_flip_applied()) ++report_.counts.false_alarms;
       ++report_.counts.by_site[fmt::format("{}/{}", node, check_name(FailedCheck::kWeight))];
-      if (repaired_bits_came_back(plan, w.value)) {  // stuck: the repair did not hold
+      if (weight_repairs_.came_back(plan, w.value)) {  // stuck: the repair did not hold
         report_.uncorrectable.push_back(
             {node, plan.graph().values[w.value].name, check_name(FailedCheck::kWeight)});
         ++report_.counts.uncorrectable;
         gave_up_ = true;
         return;
       }
-      remember_repair(plan, w.value);
+      weight_repairs_.remember(plan, w.value);
       repaired |= repair_weight(ex, w.value);
       ++report_.counts.recoveries;
       ++report_.counts.corrections;
@@ -387,7 +388,7 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
         // and re-read by the replay), not stuck.
         const bool replaying = static_cast<int64_t>(now) < frontier_;
         const bool explained = !weight && weight_repair_steps.count(f.step) > 0;
-        bool stuck = weight ? repaired_bits_came_back(plan, f.value)
+        bool stuck = weight ? weight_repairs_.came_back(plan, f.value)
                             : !explained && ((replaying && retries_[key] > 0) ||
                                              ++retries_[key] > kActivationRetries);
         if (weight && !stuck) weight_repair_steps.insert(f.step);
@@ -402,7 +403,7 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
         size_t from = f.step;
         if (weight) {
           alert_runs_ = kAlertRuns;
-          remember_repair(plan, f.value);
+          weight_repairs_.remember(plan, f.value);
           weights_repaired |= repair_weight(ex, f.value);
         } else if (f.check == FailedCheck::kChecksum) {
           // Corrupted in memory after it was written: recompute it (a graph
@@ -511,38 +512,6 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
   // anyway (a safety net; the replay rule is the real test).
   static constexpr int kActivationRetries = 1000;
 
-  // The bytes of weight `v` that differ from the host copy, as (offset, xor).
-  static std::vector<std::pair<size_t, uint8_t>> weight_diff(const Plan& plan, ValueId v) {
-    const PlannedValue& pv = plan.values()[v];
-    const auto* d = static_cast<const uint8_t*>(pv.constant.data());
-    const auto* h = static_cast<const uint8_t*>(pv.golden.data());
-    std::vector<std::pair<size_t, uint8_t>> out;
-    // Chunk by chunk with memcmp (fast), bytes only where a chunk differs:
-    // this runs on every weight repair, and a flip touches one byte of MBs.
-    constexpr size_t kChunk = 4096;
-    const size_t n = pv.golden.nbytes();
-    for (size_t c = 0; c < n; c += kChunk) {
-      const size_t e = std::min(n, c + kChunk);
-      if (std::memcmp(d + c, h + c, e - c) == 0) continue;
-      for (size_t i = c; i < e; ++i)
-        if (d[i] != h[i]) out.emplace_back(i, static_cast<uint8_t>(d[i] ^ h[i]));
-    }
-    return out;
-  }
-  void remember_repair(const Plan& plan, ValueId v) {
-    auto diff = weight_diff(plan, v);
-    auto& seen = repaired_[v];
-    seen.insert(seen.end(), diff.begin(), diff.end());
-  }
-  bool repaired_bits_came_back(const Plan& plan, ValueId v) const {
-    auto it = repaired_.find(v);
-    if (it == repaired_.end()) return false;
-    for (auto [off, bits] : weight_diff(plan, v))
-      for (auto [roff, rbits] : it->second)
-        if (off == roff && (bits & rbits)) return true;
-    return false;
-  }
-
   Session& session_;
   std::deque<ProtectionPlan> plans_;  // stable references: PlanStates were built from them
   PlanSource source_;
@@ -554,7 +523,7 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
   const FaultStatus* faults_ = nullptr;
   std::vector<Failure> pending_;
   std::map<std::pair<size_t, ValueId>, int> retries_;
-  std::map<ValueId, std::vector<std::pair<size_t, uint8_t>>> repaired_;  // this run
+  WeightRepairs weight_repairs_;  // this run
   int restarts_this_run_ = 0;
   int alert_runs_ = 0;  // runs left with weights verified before use too
   bool gave_up_ = false;
