@@ -64,8 +64,9 @@ struct ProtectionCounts {
   int64_t uncorrectable = 0;  // faults that came back after repair (stuck bits)
   int64_t restarts = 0;       // times execution went back to an earlier step
   int64_t reexecuted_steps = 0;
-  // Recoveries that re-ran nothing: located bits flipped back, or a weight
-  // repaired before its step read it.
+  // Values and weights put right without re-running anything: located bits
+  // flipped back, or a weight repaired before its step read it (one recovery
+  // may correct several).
   int64_t corrections = 0;
   double check_ms = 0;  // wall time spent in checks (not in repairs)
   // Where check_ms went (modes that split it; 0 otherwise): checks of fresh
