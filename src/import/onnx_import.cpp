@@ -237,7 +237,12 @@ Graph import_onnx_bytes(const std::string& bytes, const std::string& label,
   SAVE_CHECK(opset > 0, "'{}' does not import the default ONNX opset", label);
   // Before the version converter: it trusts the graph.
   validate_model(model, label, opset);
-  if (opset < opts.upgrade_below_opset) {
+  // Scan before opset 9 has a batch axis; ONNX's Scan 8 -> 9 adapter drops
+  // it from the graph's declared inputs, changing what the model takes.
+  // Such a model keeps its opset (ops/control_flow.cpp runs Scan 8).
+  bool scan8 = false;
+  for (const auto& n : model.graph().node()) scan8 = scan8 || (opset < 9 && n.op_type() == "Scan");
+  if (opset < opts.upgrade_below_opset && !scan8) {
     try {
       model = onnx::version_conversion::ConvertVersion(model,
                                                        static_cast<int>(opts.upgrade_below_opset));

@@ -43,7 +43,7 @@ const char* attr_kind(int t) {
     case A::GRAPH:
       return "a graph";
     default:
-      return "a list of graphs, sparse tensor or type";
+      return "a list of graphs, a sparse tensor or a type";
   }
 }
 
