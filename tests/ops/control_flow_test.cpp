@@ -261,6 +261,50 @@ TEST(ControlFlowLoop, BodyConditionEndsItEarly) {
   for (size_t e = 0; e < 4; ++e) EXPECT_FLOAT_EQ(y[e], (a[e] + b[e]) + b[e]) << e;
 }
 
+// A subgraph inside a subgraph reading the outermost graph: Loop(M, "", y0)
+// whose body holds If(flag) then: y + x else: y - x, with flag and x inputs
+// of the model and y the body's carried value.
+TEST(ControlFlowLoop, NestedSubgraphReadsTheOutermostGraph) {
+  onnx::ModelProto m = model();
+  auto* g = m.mutable_graph();
+  set_type(g->add_input(), "M", onnx::TensorProto::INT64, {});
+  set_type(g->add_input(), "flag", onnx::TensorProto::BOOL, {});
+  set_type(g->add_input(), "y0", onnx::TensorProto::FLOAT, {2, 2});
+  set_type(g->add_input(), "x", onnx::TensorProto::FLOAT, {2, 2});
+  set_type(g->add_output(), "y", onnx::TensorProto::FLOAT, {2, 2});
+  auto* n = add(g, "Loop", {"M", "", "y0"}, {"y"}, "loop");
+  auto* b = add_graph_attr(n, "body");
+  set_type(b->add_input(), "i", onnx::TensorProto::INT64, {});
+  set_type(b->add_input(), "c_in", onnx::TensorProto::BOOL, {});
+  set_type(b->add_input(), "y_in", onnx::TensorProto::FLOAT, {2, 2});
+  add(b, "Identity", {"c_in"}, {"c_out"});
+  auto* f = add(b, "If", {"flag"}, {"y_out"}, "inner_if");
+  add(add_graph_attr(f, "then_branch"), "Add", {"y_in", "x"}, {"t"});
+  f->mutable_attribute(0)->mutable_g()->add_output()->set_name("t");
+  add(add_graph_attr(f, "else_branch"), "Sub", {"y_in", "x"}, {"e"});
+  f->mutable_attribute(1)->mutable_g()->add_output()->set_name("e");
+  b->add_output()->set_name("c_out");
+  b->add_output()->set_name("y_out");
+  Graph ig = import(m);
+  // The Loop receives flag and x (read two levels down) as inputs 3 and 4.
+  const Node& loop = ig.nodes[0];
+  ASSERT_EQ(loop.inputs.size(), 5u);
+  EXPECT_EQ(loop.inputs[1], kNoId);
+  EXPECT_EQ(ig.values[loop.inputs[3]].name, "flag");
+  EXPECT_EQ(ig.values[loop.inputs[4]].name, "x");
+  Session s(std::move(ig));
+  Tensor y0 = random_f32({2, 2}, 13), x = random_f32({2, 2}, 14);
+  for (bool flag : {true, false}) {
+    std::vector<Tensor> out = s.run({Tensor::scalar<int64_t>(3), bool_scalar(flag), y0, x});
+    auto y = vals<float>(out[0]), a = vals<float>(y0), d = vals<float>(x);
+    for (size_t e = 0; e < 4; ++e) {
+      float acc = a[e];
+      for (int t = 0; t < 3; ++t) acc = flag ? acc + d[e] : acc - d[e];
+      EXPECT_FLOAT_EQ(y[e], acc) << e;
+    }
+  }
+}
+
 // Scan(s0, xs) with body: s = s + x_t, out_t = s * k (k outer), the scan
 // input read in reverse.
 onnx::ModelProto scan_model() {
