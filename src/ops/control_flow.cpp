@@ -26,6 +26,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/limits.hpp"
 #include "ops/interval.hpp"
 #include "ops/registry.hpp"
 #include "ops/subgraph_eval.hpp"
@@ -35,6 +36,7 @@ namespace save {
 namespace {
 
 constexpr int64_t kMaxUnrolled = 256;
+constexpr int64_t kMaxIterations = 1'000'000;
 
 // The captures of `sg` as the owner's inputs: infos and constants.
 void add_captures(const InferContext& ctx, const Subgraph& sg, std::vector<TensorInfo>& infos,
@@ -205,7 +207,14 @@ std::vector<Tensor> run_loop(const Node& n, const std::vector<Tensor>& in) {
   std::vector<Tensor> carried(in.begin() + 2, in.begin() + 2 + static_cast<ptrdiff_t>(s.carried));
   std::vector<std::vector<Tensor>> scans(s.scans);
   int64_t i = 0;
+  uint64_t scan_bytes = 0;
   for (; i < max_trips && cond; ++i) {
+    // A model that loops without end (no M, a condition that stays true)
+    // gets an error, not a hang: no inference model runs this long.
+    SAVE_NODE_CHECK(i < kMaxIterations, n,
+                    "ran {} iterations without its condition ending it: more than the engine "
+                    "runs",
+                    kMaxIterations);
     std::vector<Tensor> bin{Tensor::scalar<int64_t>(i), Tensor::scalar<bool>(cond)};
     for (const Tensor& t : carried) bin.push_back(t);
     for (size_t slot : body.capture_slots) bin.push_back(in[slot]);
@@ -218,7 +227,11 @@ std::vector<Tensor> run_loop(const Node& n, const std::vector<Tensor>& in) {
                       c, shape_str(carried[c].shape()), shape_str(outs[1 + c].shape()));
       carried[c] = outs[1 + c];
     }
-    for (size_t k = 0; k < s.scans; ++k) scans[k].push_back(outs[1 + s.carried + k]);
+    for (size_t k = 0; k < s.scans; ++k) {
+      scan_bytes += outs[1 + s.carried + k].nbytes();
+      check_memory(scan_bytes, fmt::format("{}: its scan outputs", node_label(n)));
+      scans[k].push_back(outs[1 + s.carried + k]);
+    }
   }
   std::vector<Tensor> result = carried;
   for (size_t k = 0; k < s.scans; ++k) {

@@ -305,6 +305,22 @@ TEST(ControlFlowLoop, NestedSubgraphReadsTheOutermostGraph) {
   }
 }
 
+TEST(ControlFlowLoop, EndlessLoopIsAnErrorNotAHang) {
+  // No M, a condition passed through as true: ONNX's endless loop.
+  onnx::ModelProto m = loop_model(false, false);
+  m.mutable_graph()->mutable_node(0)->set_input(0, "");
+  Session s(import(m));
+  Tensor y0 = random_f32({2, 2}, 15), x = test::filled_f32({2, 2}, 0.f);
+  try {
+    s.run({Tensor::scalar<int64_t>(0), bool_scalar(true), y0, x});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("node 'loop' (Loop): ran 1000000 iterations"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 // Scan(s0, xs) with body: s = s + x_t, out_t = s * k (k outer), the scan
 // input read in reverse.
 onnx::ModelProto scan_model() {
