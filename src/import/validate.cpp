@@ -40,8 +40,10 @@ const char* attr_kind(int t) {
       return "a list of ints";
     case A::STRINGS:
       return "a list of strings";
+    case A::GRAPH:
+      return "a graph";
     default:
-      return "a graph, sparse tensor or type";
+      return "a list of graphs, a sparse tensor or a type";
   }
 }
 
@@ -51,11 +53,11 @@ void check_schema(const onnx::NodeProto& n, const std::string& where, int64_t op
                   uint64_t& const_bytes, const std::string& label) {
   for (const auto& a : n.attribute()) {
     SAVE_CHECK(!a.name().empty(), "{}: an attribute has no name", where);
-    SAVE_CHECK(a.type() != A::GRAPH && a.type() != A::GRAPHS && a.type() != A::SPARSE_TENSOR &&
+    SAVE_CHECK(a.type() != A::GRAPHS && a.type() != A::SPARSE_TENSOR &&
                    a.type() != A::SPARSE_TENSORS && a.type() != A::TYPE_PROTO &&
                    a.type() != A::TYPE_PROTOS && a.type() != A::TENSORS,
-               "{}: attribute '{}' is {} (graphs, sparse tensors, tensor lists and type protos "
-               "are not supported)",
+               "{}: attribute '{}' is {} (lists of graphs, sparse tensors, tensor lists and type "
+               "protos are not supported)",
                where, a.name(), attr_kind(a.type()));
     SAVE_CHECK(a.type() != A::UNDEFINED, "{}: attribute '{}' has no type", where, a.name());
     if (a.type() == A::TENSOR)
@@ -113,25 +115,30 @@ void check_type(const onnx::ValueInfoProto& vi, const std::string& what) {
                vi.name(), d.dim_value());
 }
 
-}  // namespace
-
-void validate_model(onnx::ModelProto& model, const std::string& label, int64_t opset) {
-  onnx::GraphProto& g = *model.mutable_graph();
-  SAVE_CHECK(g.sparse_initializer_size() == 0, "'{}': sparse initializers are not supported",
-             label);
+// Checks one graph (the model's, or a subgraph when `outer` is given: the
+// names its enclosing graphs define) and orders its nodes. Returns the names
+// it reads from enclosing graphs: its owning node depends on their producers.
+std::set<std::string> validate_graph(onnx::GraphProto& g, const std::string& label, int64_t opset,
+                                     const std::set<std::string>* outer, uint64_t& const_bytes) {
+  std::set<std::string> free_names;
+  // A node of a subgraph is named with the subgraph's path, so that a user
+  // can find it in the model.
+  auto in_graph = [&](const std::string& node) {
+    return outer == nullptr ? node : fmt::format("{}: {}", label, node);
+  };
+  SAVE_CHECK(g.sparse_initializer_size() == 0, "{}: sparse initializers are not supported", label);
   // Where each value comes from: -1 a graph input or initializer, else a node.
   std::map<std::string, int> producer;
-  uint64_t const_bytes = 0;
   for (const auto& init : g.initializer()) {
-    SAVE_CHECK(!init.name().empty(), "'{}': an initializer has no name", label);
-    SAVE_CHECK(producer.emplace(init.name(), -1).second, "'{}': initializer '{}' is defined twice",
+    SAVE_CHECK(!init.name().empty(), "{}: an initializer has no name", label);
+    SAVE_CHECK(producer.emplace(init.name(), -1).second, "{}: initializer '{}' is defined twice",
                label, init.name());
     const_bytes += check_tensor_proto(init, "initializer '" + init.name() + "'");
     check_memory(const_bytes,
                  fmt::format("the model's constants (up to initializer '{}')", init.name()));
   }
   for (const auto& in : g.input()) {
-    SAVE_CHECK(!in.name().empty(), "'{}': a graph input has no name", label);
+    SAVE_CHECK(!in.name().empty(), "{}: a graph input has no name", label);
     check_type(in, "graph input");
     producer.emplace(in.name(), -1);  // an initializer may also be listed as input
   }
@@ -141,8 +148,8 @@ void validate_model(onnx::ModelProto& model, const std::string& label, int64_t o
   const int n = g.node_size();
   for (int i = 0; i < n; ++i) {
     const onnx::NodeProto& node = g.node(i);
-    const std::string where = node_label(node, i);
-    SAVE_CHECK(!node.op_type().empty(), "'{}': node {} has no operator type", label, i);
+    const std::string where = in_graph(node_label(node, i));
+    SAVE_CHECK(!node.op_type().empty(), "{}: node {} has no operator type", label, i);
     SAVE_CHECK(node.domain().empty() || node.domain() == "ai.onnx",
                "{}: operator domain '{}' is not supported", where, node.domain());
     check_schema(node, where, opset, const_bytes, label);
@@ -154,8 +161,24 @@ void validate_model(onnx::ModelProto& model, const std::string& label, int64_t o
                                 : "produced by " + node_label(g.node(it->second), it->second));
     }
   }
-  check_memory(const_bytes, "the model's constants");
 
+  // Names visible inside this graph's subgraphs: everything in scope here.
+  std::set<std::string> scope;
+  if (outer != nullptr) scope = *outer;
+  for (const auto& [name, p] : producer) scope.insert(name);
+  // A name read here: a dependency on its producer, or a read of an
+  // enclosing graph's value.
+  auto reads = [&](const std::string& in, const std::string& where, std::set<int>& deps) {
+    auto it = producer.find(in);
+    if (it != producer.end()) {
+      if (it->second >= 0) deps.insert(it->second);
+      return;
+    }
+    SAVE_CHECK(outer != nullptr && outer->count(in) != 0,
+               "{}: input '{}' is not produced by any node, graph input or initializer{}", where,
+               in, outer ? " of this subgraph or an enclosing graph" : "");
+    free_names.insert(in);
+  };
   // Kahn's algorithm, taking the lowest original index first so that an
   // ordered model keeps its order.
   std::vector<std::vector<int>> readers(static_cast<size_t>(n));
@@ -163,15 +186,19 @@ void validate_model(onnx::ModelProto& model, const std::string& label, int64_t o
   for (int i = 0; i < n; ++i) {
     const onnx::NodeProto& node = g.node(i);
     std::set<int> deps;
-    for (const std::string& in : node.input()) {
-      if (in.empty()) continue;
-      auto it = producer.find(in);
-      SAVE_CHECK(it != producer.end(),
-                 "{}: input '{}' is not produced by any node, graph input or initializer",
-                 node_label(node, i), in);
-      if (it->second >= 0) deps.insert(it->second);
+    const std::string where = in_graph(node_label(node, i));
+    for (const std::string& in : node.input())
+      if (!in.empty()) reads(in, where, deps);
+    // A subgraph's reads of this graph's values are the node's inputs too
+    // (the importer makes them explicit: ir/graph.hpp, Subgraph).
+    for (auto& a : *g.mutable_node(i)->mutable_attribute()) {
+      if (a.type() != A::GRAPH) continue;
+      std::set<std::string> sub =
+          validate_graph(*a.mutable_g(), fmt::format("{} subgraph '{}'", where, a.name()), opset,
+                         &scope, const_bytes);
+      for (const std::string& in : sub) reads(in, where, deps);
     }
-    SAVE_CHECK(deps.count(i) == 0, "{}: reads its own output (a cycle)", node_label(node, i));
+    SAVE_CHECK(deps.count(i) == 0, "{}: reads its own output (a cycle)", where);
     for (int d : deps) readers[static_cast<size_t>(d)].push_back(i);
     waiting[static_cast<size_t>(i)] = static_cast<int>(deps.size());
   }
@@ -190,7 +217,7 @@ void validate_model(onnx::ModelProto& model, const std::string& label, int64_t o
   if (static_cast<int>(order.size()) < n) {
     int stuck = 0;
     while (waiting[static_cast<size_t>(stuck)] == 0) ++stuck;
-    fail("'{}': the nodes form a cycle ({} cannot be ordered: its inputs depend on a cycle)", label,
+    fail("{}: the nodes form a cycle ({} cannot be ordered: its inputs depend on a cycle)", label,
          node_label(g.node(stuck), stuck));
   }
   bool sorted = true;
@@ -200,9 +227,21 @@ void validate_model(onnx::ModelProto& model, const std::string& label, int64_t o
     for (int i : order) *nodes.Add() = g.node(i);
     g.mutable_node()->Swap(&nodes);
   }
-  for (const auto& out : g.output())
-    SAVE_CHECK(producer.count(out.name()) != 0, "'{}': graph output '{}' is never produced", label,
-               out.name());
+  for (const auto& out : g.output()) {
+    SAVE_CHECK(!out.name().empty(), "{}: a graph output has no name", label);
+    SAVE_CHECK(producer.count(out.name()) != 0 || (outer != nullptr && outer->count(out.name())),
+               "{}: graph output '{}' is never produced", label, out.name());
+    if (producer.count(out.name()) == 0) free_names.insert(out.name());
+  }
+  return free_names;
+}
+
+}  // namespace
+
+void validate_model(onnx::ModelProto& model, const std::string& label, int64_t opset) {
+  uint64_t const_bytes = 0;
+  validate_graph(*model.mutable_graph(), "'" + label + "'", opset, nullptr, const_bytes);
+  check_memory(const_bytes, "the model's constants");
 }
 
 }  // namespace save

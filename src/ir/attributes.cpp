@@ -43,6 +43,10 @@ std::vector<float> Attributes::get_floats(const std::string& name, std::vector<f
 const Tensor* Attributes::get_tensor(const std::string& name) const {
   return get_as<Tensor>(map_, name, "tensor");
 }
+const Subgraph* Attributes::get_graph(const std::string& name) const {
+  const auto* v = get_as<std::shared_ptr<const Subgraph>>(map_, name, "graph");
+  return v ? v->get() : nullptr;
+}
 int64_t Attributes::int_(const std::string& name) const {
   const auto* v = get_as<int64_t>(map_, name, "int");
   SAVE_CHECK(v != nullptr, "required attribute '{}' is missing", name);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -12,8 +13,13 @@
 
 namespace save {
 
-using AttrValue = std::variant<int64_t, float, std::string, std::vector<int64_t>,
-                               std::vector<float>, std::vector<std::string>, Tensor>;
+struct Subgraph;  // ir/graph.hpp: a graph-valued attribute (If's branches, Loop's body)
+
+// A subgraph is shared, never modified after import: copying a Graph (passes
+// work on copies) shares its nodes' subgraphs.
+using AttrValue =
+    std::variant<int64_t, float, std::string, std::vector<int64_t>, std::vector<float>,
+                 std::vector<std::string>, Tensor, std::shared_ptr<const Subgraph>>;
 
 class Attributes {
  public:
@@ -27,6 +33,8 @@ class Attributes {
   std::vector<int64_t> get_ints(const std::string& name, std::vector<int64_t> def = {}) const;
   std::vector<float> get_floats(const std::string& name, std::vector<float> def = {}) const;
   const Tensor* get_tensor(const std::string& name) const;
+  // nullptr when absent.
+  const Subgraph* get_graph(const std::string& name) const;
   // Required forms: throw when missing.
   int64_t int_(const std::string& name) const;
   std::vector<int64_t> ints(const std::string& name) const;

@@ -70,6 +70,25 @@ struct Graph {
   std::string describe(NodeId n) const;  // "node 'name' (Op)"
 };
 
+// A graph-valued attribute: the branches of If, the body of Loop and Scan.
+// ONNX scopes names lexically: a subgraph may read any value of an enclosing
+// graph by name. The importer turns each such read into an explicit edge, so
+// that ordering, liveness, fault injection and range analysis of the outer
+// graph see it as an ordinary node input: the outer value is appended to the
+// node's inputs (after the ONNX ones, once per node however many of its
+// subgraphs read it), and the subgraph gets a graph input for it after its
+// own formal inputs. Inside, the subgraph is a complete Graph (its own
+// values, nodes, initializers, opset) that never refers to the outer one.
+struct Subgraph {
+  Graph graph;
+  // graph.inputs[0, num_formal): the inputs ONNX declares (Loop's iteration
+  // number, condition and carried values; Scan's states and slices; none
+  // for If). graph.inputs[num_formal + k] is the captured outer value that
+  // the owning node receives as its input capture_slots[k].
+  size_t num_formal = 0;
+  std::vector<size_t> capture_slots;
+};
+
 // "node 'name' (Op)": how every message about one node starts (import,
 // validation, shape rules, kernels), so a user can find the node in the model.
 std::string node_label(const Node& n);

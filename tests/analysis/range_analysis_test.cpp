@@ -201,6 +201,11 @@ TEST(IntervalRules, EveryRuleHasACase) {
   for (const OpDef* d : all_ops()) {
     // The fused ops (domain ai.save) compose their parts' rules; their
     // soundness test is tests/passes/fuse_post_ops_test.cpp.
+    // The control-flow ops hold subgraphs, which the table's cases cannot
+    // express; their soundness tests (random points inside the box, an If
+    // with an unknown condition too) are in tests/ops/control_flow_test.cpp.
+    const std::string name = d->name;
+    if (name == "If" || name == "Loop" || name == "Scan") continue;
     if (d->interval == nullptr || std::string(d->domain) == "ai.save") continue;
     EXPECT_TRUE(covered.count(d->name)) << d->name << " has no case";
   }
