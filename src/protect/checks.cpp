@@ -73,37 +73,46 @@ bool range_check(const float* x, const ChannelLayout& l, const float* lo, const 
 
 namespace {
 
-constexpr size_t kB = kFingerprintBlockWords;
+// One chain's CRC over words [from, to) of p, an odd last word included.
+inline uint32_t crc_words(uint32_t crc, const uint32_t* p, size_t from, size_t to, uint64_t m) {
+  uint64_t c = crc;
+  size_t i = from;
+  for (; i + 2 <= to; i += 2) c = _mm_crc32_u64(c, load64(p + i) & m);
+  auto c32 = static_cast<uint32_t>(c);
+  if (i < to) c32 = _mm_crc32_u32(c32, p[i] & static_cast<uint32_t>(m));
+  return c32;
+}
 
-// The CRCs of blocks [b, b + n) (n <= 4) into out[0..n): four full blocks
-// in four interleaved chains; the value's last, partial group block after
-// block.
-inline void crc_group(const uint32_t* p, size_t words, uint64_t m, size_t b, size_t n,
-                      uint32_t* out) {
-  if (n == 4 && (b + 4) * kB <= words) {
-    const uint32_t* s = p + b * kB;
+// Walks the fingerprint blocks of `words` words (fingerprint_block's
+// layout): block i of the four chains at once, interleaved, then what only
+// chain 3 holds (the tail). `visit(i, lo, hi)` runs before block i of chains
+// 0-2 is fingerprinted, with the chain-relative words [lo, hi), so a caller
+// can range-check the four pieces while they come into L1; `emit(j, crc)`
+// takes block j's CRC.
+template <class Visit, class Emit>
+inline void walk_blocks(const uint32_t* p, size_t words, uint64_t m, Visit visit, Emit emit) {
+  constexpr size_t k = kFingerprintBlockWords;
+  const size_t q = fingerprint_quarter(words), per = (q + k - 1) / k;
+  const uint32_t* s[4] = {p, p + q, p + 2 * q, p + 3 * q};
+  const size_t len3 = words - 3 * q;  // chain 3: its quarter and the tail
+  for (size_t i = 0; i < per; ++i) {
+    const size_t lo = i * k, hi = std::min(q, lo + k);
+    visit(i, lo, hi);
     uint64_t c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-    for (size_t i = 0; i < kB; i += 2) {
-      c0 = _mm_crc32_u64(c0, load64(s + i) & m);
-      c1 = _mm_crc32_u64(c1, load64(s + kB + i) & m);
-      c2 = _mm_crc32_u64(c2, load64(s + 2 * kB + i) & m);
-      c3 = _mm_crc32_u64(c3, load64(s + 3 * kB + i) & m);
+    for (size_t w = lo; w < hi; w += 2) {  // q is even: whole pairs
+      c0 = _mm_crc32_u64(c0, load64(s[0] + w) & m);
+      c1 = _mm_crc32_u64(c1, load64(s[1] + w) & m);
+      c2 = _mm_crc32_u64(c2, load64(s[2] + w) & m);
+      c3 = _mm_crc32_u64(c3, load64(s[3] + w) & m);
     }
-    out[0] = static_cast<uint32_t>(c0);
-    out[1] = static_cast<uint32_t>(c1);
-    out[2] = static_cast<uint32_t>(c2);
-    out[3] = static_cast<uint32_t>(c3);
-    return;
+    emit(i, static_cast<uint32_t>(c0));
+    emit(per + i, static_cast<uint32_t>(c1));
+    emit(2 * per + i, static_cast<uint32_t>(c2));
+    // Chain 3's block i may reach into the tail.
+    emit(3 * per + i, crc_words(static_cast<uint32_t>(c3), s[3], hi, std::min(len3, lo + k), m));
   }
-  for (size_t k = 0; k < n; ++k) {
-    const BlockSpan sp = fingerprint_block(words, b + k);
-    uint64_t c = 0;
-    size_t i = sp.begin;
-    for (; i + 2 <= sp.end; i += 2) c = _mm_crc32_u64(c, load64(p + i) & m);
-    auto c32 = static_cast<uint32_t>(c);
-    if (i < sp.end) c32 = _mm_crc32_u32(c32, p[i] & static_cast<uint32_t>(m));
-    out[k] = c32;
-  }
+  for (size_t lo = per * k; lo < len3; lo += k)  // tail blocks of chain 3 alone
+    emit(3 * per + lo / k, crc_words(0, s[3], lo, std::min(len3, lo + k), m));
 }
 
 inline uint64_t wide_mask(uint32_t mask) {
@@ -113,12 +122,11 @@ inline uint64_t wide_mask(uint32_t mask) {
 }  // namespace
 
 void masked_crc_into(const void* data, size_t words, uint32_t mask, Fingerprint& out) {
-  const auto* p = static_cast<const uint32_t*>(data);
-  const size_t nb = fingerprint_blocks(words);
-  out.crc.resize(nb);
-  const uint64_t m = wide_mask(mask);
-  for (size_t b = 0; b < nb; b += 4)
-    crc_group(p, words, m, b, std::min<size_t>(4, nb - b), &out.crc[b]);
+  out.crc.resize(fingerprint_blocks(words));
+  uint32_t* crc = out.crc.data();
+  walk_blocks(
+      static_cast<const uint32_t*>(data), words, wide_mask(mask), [](size_t, size_t, size_t) {},
+      [crc](size_t j, uint32_t c) { crc[j] = c; });
 }
 
 Fingerprint masked_crc(const void* data, size_t words, uint32_t mask) {
@@ -128,35 +136,33 @@ Fingerprint masked_crc(const void* data, size_t words, uint32_t mask) {
 }
 
 bool masked_crc_matches(const void* data, size_t words, uint32_t mask, const Fingerprint& want) {
-  const auto* p = static_cast<const uint32_t*>(data);
-  const size_t nb = fingerprint_blocks(words);
-  if (want.crc.size() != nb) return false;
-  const uint64_t m = wide_mask(mask);
-  uint32_t got[4];
-  for (size_t b = 0; b < nb; b += 4) {
-    const size_t n = std::min<size_t>(4, nb - b);
-    crc_group(p, words, m, b, n, got);
-    if (std::memcmp(got, &want.crc[b], n * sizeof(uint32_t)) != 0) return false;
-  }
-  return true;
+  if (want.crc.size() != fingerprint_blocks(words)) return false;
+  const uint32_t* crc = want.crc.data();
+  uint32_t diff = 0;  // no early exit: a mismatch is the rare case
+  walk_blocks(
+      static_cast<const uint32_t*>(data), words, wide_mask(mask), [](size_t, size_t, size_t) {},
+      [crc, &diff](size_t j, uint32_t c) { diff |= c ^ crc[j]; });
+  return diff == 0;
 }
 
 bool range_check_and_crc(const float* x, const ChannelLayout& l, const float* lo, const float* hi,
                          uint32_t mask, Fingerprint& sum) {
-  const auto* p = reinterpret_cast<const uint32_t*>(x);
   const size_t words = static_cast<size_t>(l.outer * l.channels * l.inner);
-  const size_t nb = fingerprint_blocks(words);
-  sum.crc.resize(nb);
-  const uint64_t m = wide_mask(mask);
-  // A group of four blocks (16 KiB, well inside L1) is range-checked, which
-  // brings it in, then fingerprinted while it is there.
+  sum.crc.resize(fingerprint_blocks(words));
+  uint32_t* crc = sum.crc.data();
+  const auto q = static_cast<int64_t>(fingerprint_quarter(words));
+  // Block i of the four chains (4 x 4 KiB, inside L1) is range-checked,
+  // which brings it in, then fingerprinted while it is there.
   uint32_t bad = 0;
-  for (size_t b = 0; b < nb; b += 4) {
-    const size_t n = std::min<size_t>(4, nb - b);
-    const auto e = static_cast<int64_t>(std::min(words, (b + n) * kB));
-    bad |= span_bad(x, l, lo, hi, static_cast<int64_t>(b * kB), e);
-    crc_group(p, words, m, b, n, &sum.crc[b]);
-  }
+  walk_blocks(
+      reinterpret_cast<const uint32_t*>(x), words, wide_mask(mask),
+      [&](size_t, size_t b, size_t e) {
+        for (int64_t j = 0; j < 4; ++j)
+          bad |= span_bad(x, l, lo, hi, j * q + static_cast<int64_t>(b),
+                          j * q + static_cast<int64_t>(e));
+      },
+      [crc](size_t j, uint32_t c) { crc[j] = c; });
+  bad |= span_bad(x, l, lo, hi, 4 * q, static_cast<int64_t>(words));  // the tail
   return bad == 0;
 }
 

@@ -150,6 +150,10 @@ class SaveProtectionImpl final : public Protection, public ExecHooks {
     }
     if (bad.empty()) return;
     ScopedMs timer(report_.counts.recovery_ms);
+    // Nothing may read device memory while it is repaired (the checker may
+    // be verifying an earlier step's weights); what it found is handled by
+    // the next after_step.
+    checker_.wait_all();
     bool repaired = false;
     for (const WeightCheck* wp : bad) {
       const WeightCheck& w = *wp;

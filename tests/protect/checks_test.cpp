@@ -81,6 +81,17 @@ TEST(Checks, FingerprintIsTheCrc32cOfEachMaskedBlock) {
     const uint32_t mask = 0xFFFF00FFu;
     Fingerprint f = masked_crc(w.data(), n, mask);
     ASSERT_EQ(f.crc.size(), fingerprint_blocks(n));
+    // Four chains for every value of at least 8 words.
+    if (n >= 8) {
+      EXPECT_GE(f.crc.size(), 4u) << n;
+    }
+    size_t covered = 0;  // the blocks tile the value, none over 4 KiB
+    for (size_t j = 0; j < f.crc.size(); ++j) {
+      const BlockSpan b = fingerprint_block(n, j);
+      EXPECT_LE(b.end - b.begin, kFingerprintBlockWords);
+      covered += b.end - b.begin;
+    }
+    EXPECT_EQ(covered, n);
     for (size_t j = 0; j < f.crc.size(); ++j) {
       const BlockSpan b = fingerprint_block(n, j);
       EXPECT_EQ(f.crc[j], reference(w.data() + b.begin, b.end - b.begin, mask)) << n << " " << j;

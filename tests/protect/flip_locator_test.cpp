@@ -75,7 +75,7 @@ TEST(FlipLocator, OneFlipInEachOfSeveralBlocksIsLocatedTwoInOneAreNot) {
   // Two flips in one block: CRC-32C's distance 4 keeps them from looking
   // like any single flip.
   std::mt19937 rng(5);
-  const size_t q = kFingerprintBlockWords;
+  const size_t q = fingerprint_block(n, 0).end;
   for (int k = 0; k < 200; ++k) {
     FlipSite a{rng() % q, static_cast<int>(rng() % 32)}, b{rng() % q, static_cast<int>(rng() % 32)};
     if (a == b) continue;
