@@ -71,6 +71,15 @@ struct SkippedTensor {
   std::string reason;  // e.g. "folded: not swept (flows through folded constant 'x')"
 };
 
+// Where a planned bit stands: `ordinal` is its place in the sweep's order
+// (0 .. planned_bits() - 1), `element` the element it flips counted over
+// all swept tensors (earlier tensors' elements first). A sharded sweep
+// splits by element (eval/sweep_shard.hpp) and merges by ordinal.
+struct BitSlot {
+  uint64_t ordinal = 0;
+  uint64_t element = 0;
+};
+
 class Sweep {
  public:
   // `inputs` in graph.inputs order (the validation batch). Repairs the
@@ -89,8 +98,12 @@ class Sweep {
 
   // Sweeps every planned bit in (tensor, element, bit) order and calls
   // `on_bit` after each. Leaves the device weights bit-identical to golden.
+  // With `take`, only the planned bits it accepts are swept (and counted);
+  // ordinals still number every planned bit, so they mean the same in
+  // every process. A tensor none of whose bits is taken costs nothing.
   using Callback = std::function<void(const SweepTensor&, const BitEffect&)>;
-  SweepSummary run(const Callback& on_bit = {});
+  using Filter = std::function<bool(const BitSlot&)>;
+  SweepSummary run(const Callback& on_bit = {}, const Filter& take = {});
 
  private:
   struct Range {
