@@ -92,8 +92,9 @@ class Sweep {
   const std::vector<Tensor>& golden() const { return golden_; }
   uint64_t population_bits() const { return population_; }  // selection size
   // Bits the run will sweep: the sample, or every eligible bit (the whole
-  // selection, or the side of the prediction `only` picks).
-  uint64_t planned_bits() const { return sampled() ? sample_.size() : selected_; }
+  // selection, or the side of the prediction `only` picks), of the listed
+  // elements only with `elements` (once per time an element is listed).
+  uint64_t planned_bits() const { return planned_; }
   bool sampled() const { return !sample_.empty(); }
 
   // Sweeps every planned bit in (tensor, element, bit) order and calls
@@ -135,6 +136,7 @@ class Sweep {
   std::vector<int64_t> golden_top1_;  // per row of the first output
   uint64_t population_ = 0;
   uint64_t selected_ = 0;         // eligible bits (see `only`)
+  uint64_t planned_ = 0;          // see planned_bits()
   std::vector<uint64_t> sample_;  // sorted indices into the population
   std::vector<Range> ranges_;     // current snapshot's ranges...
   std::vector<std::byte> saved_;  // ...and their bytes, back to back
