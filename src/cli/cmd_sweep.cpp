@@ -1,23 +1,29 @@
 // `save sweep MODEL`: flips each selected weight bit alone and records its
 // effect on a validation batch (see inject/sweep.hpp), with a per-bit-
 // position table, per-bit records in CSV or JSONL, and the sweep speed.
+// Under mpirun the bits are shared out over the ranks (eval/sweep_shard.hpp)
+// and rank 0 writes what one process writes.
 #include <fmt/format.h>
 #include <omp.h>
 
 #include <cmath>
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/commands.hpp"
 #include "cli/input_options.hpp"
 #include "cli/protect_options.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/hash.hpp"
 #include "data/dataset.hpp"
 #include "data/input_spec.hpp"
 #include "dist/world.hpp"
 #include "eval/progress.hpp"
 #include "eval/shard.hpp"
+#include "eval/sweep_shard.hpp"
 #include "import/onnx_import.hpp"
 #include "inject/sweep.hpp"
 
@@ -33,7 +39,7 @@ namespace {
 class RecordWriter {
  public:
   explicit RecordWriter(const std::string& path)
-      : jsonl_(path.ends_with(".jsonl")), file_(checked(path)) {
+      : jsonl_(path.ends_with(".jsonl")), file_(check_path(path)) {
     if (!jsonl_)
       file_.write(
           "tensor,element,bit,max_abs,max_rel,top1_changes,nonfinite,consumer_max_abs,"
@@ -60,8 +66,8 @@ class RecordWriter {
   // Syncs and renames the records into place.
   void commit() { file_.commit(); }
 
- private:
-  static std::string checked(const std::string& path) {
+  // Refuses an --out the writer cannot write; returns it.
+  static std::string check_path(const std::string& path) {
     SAVE_CHECK(path.ends_with(".csv") || path.ends_with(".jsonl"),
                "--out '{}' must end in .csv or .jsonl", path);
     std::error_code ec;
@@ -69,6 +75,8 @@ class RecordWriter {
                path);
     return path;
   }
+
+ private:
   bool jsonl_;
   AtomicFile file_;
 };
@@ -202,53 +210,117 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   add_no_fuse_option(c, args->no_fuse);
   c->callback([args, &exit_code] {
-    // Every rank would sweep every bit into the same --out file.
-    if (dist::world())
+    // Under mpirun: this process's share of the bits (eval/sweep_shard.hpp).
+    eval::Shard* shard = dist::world();
+    // Every rank sees the same arguments: an error here is every rank's.
+    if (shard && args->out.empty())
       throw eval::CollectiveError(
-          "save sweep is not sharded over MPI ranks yet (save inject and save eval are); start "
-          "it without mpirun");
+          "save sweep under mpirun needs --out FILE.csv or FILE.jsonl: the ranks keep their "
+          "partial logs next to it (FILE.ranks/) and rank 0 merges them into it");
     SAVE_CHECK(args->all_weights || !args->tensors.empty(), "give --tensor NAME or --all-weights");
     SAVE_CHECK(args->sample >= 0, "--sample must be >= 0");
-    SessionOptions so;
-    so.threads = args->threads;
-    so.passes.enabled = !args->no_fuse;
-    Session session(import_onnx_file(args->model), so);
-    InputOptions in = args->in;
-    if (!in.has_data()) in.data = "fashion-mnist";
-    const Dataset ds = load_input_set(session.graph(), in);
-    int64_t batch = std::min(effective_batch(ds, args->batch), ds.size());
-    check_model_takes(session, ds, batch);
-    SweepOptions opts;
-    opts.tensors = args->tensors;
-    opts.all_weights = args->all_weights;
-    opts.bit_positions = parse_bit_positions(args->bits);
-    opts.sample = args->sample;
-    opts.elements = args->elements;
-    opts.seed = args->seed;
-    opts.verify = args->verify;
-    opts.predict_tolerance = args->predict;
-    opts.only = args->only == "robust"      ? SweepOptions::Only::kPredictedRobust
-                : args->only == "nonrobust" ? SweepOptions::Only::kPredictedNonRobust
-                                            : SweepOptions::Only::kAll;
-    Sweep sw(session, batch_of(ds, 0, batch), opts);
+    // The set-up, on the leader first under mpirun (an error in it, a bad
+    // tensor name, is reported once and every rank stops).
+    std::unique_ptr<Session> session;
+    std::optional<Dataset> ds;
+    int64_t batch = 0;
+    std::unique_ptr<Sweep> sweep;
+    auto set_up = [&]() -> std::string {
+      if (!args->out.empty()) RecordWriter::check_path(args->out);
+      SessionOptions so;
+      so.threads = args->threads;
+      so.passes.enabled = !args->no_fuse;
+      session = std::make_unique<Session>(import_onnx_file(args->model), so);
+      InputOptions in = args->in;
+      if (!in.has_data()) in.data = "fashion-mnist";
+      ds = load_input_set(session->graph(), in);
+      batch = std::min(effective_batch(*ds, args->batch), ds->size());
+      check_model_takes(*session, *ds, batch);
+      SweepOptions opts;
+      opts.tensors = args->tensors;
+      opts.all_weights = args->all_weights;
+      opts.bit_positions = parse_bit_positions(args->bits);
+      opts.sample = args->sample;
+      opts.elements = args->elements;
+      opts.seed = args->seed;
+      opts.verify = args->verify;
+      opts.predict_tolerance = args->predict;
+      opts.only = args->only == "robust"      ? SweepOptions::Only::kPredictedRobust
+                  : args->only == "nonrobust" ? SweepOptions::Only::kPredictedNonRobust
+                                              : SweepOptions::Only::kAll;
+      sweep = std::make_unique<Sweep>(*session, batch_of(*ds, 0, batch), opts);
+      return "";
+    };
+    if (shard)
+      eval::leader_first(*shard, set_up);
+    else
+      set_up();
+    Sweep& sw = *sweep;
 
     std::unique_ptr<RecordWriter> writer;
-    if (!args->out.empty()) writer = std::make_unique<RecordWriter>(args->out);
-    eval::Progress bar(static_cast<int64_t>(sw.planned_bits()), stderr,
-                       eval::Progress::stderr_is_tty());
-    int64_t done = 0;
-    SweepSummary sum = sw.run([&](const SweepTensor& t, const BitEffect& e) {
-      if (writer) writer->write(t, e);
-      bar.tick(++done, "bits");
-    });
-    if (writer) writer->commit();
+    SweepSummary sum;
+    if (shard) {
+      eval::ShardedSweep spec;
+      spec.out = args->out;
+      // What the records depend on: a log written under other arguments
+      // (or another model) is refused instead of merged.
+      nlohmann::json ctx{{"model_sha256", file_sha256(args->model)},
+                         {"data", ds->source},
+                         {"batch", batch},
+                         {"tensors", args->tensors},
+                         {"all_weights", args->all_weights},
+                         {"bits", args->bits},
+                         {"sample", args->sample},
+                         {"seed", args->seed},
+                         {"elements", args->elements},
+                         {"predict", args->predict},
+                         {"only", args->only},
+                         {"no_fuse", args->no_fuse},
+                         {"threads", args->threads}};
+      spec.context = sha256_hex(ctx.dump()).substr(0, 16);
+      spec.tolerance = args->predict;
+      // Rank 0's bar counts its own share (about 1/N of the bits).
+      std::shared_ptr<eval::Progress> bar;
+      const int64_t share = static_cast<int64_t>(sw.planned_bits()) / shard->size();
+      int64_t done = 0;
+      if (shard->leader()) {
+        bar = std::make_shared<eval::Progress>(share, stderr, eval::Progress::stderr_is_tty());
+        spec.on_bit = [bar, &done, share](const SweepTensor&, const BitEffect&) {
+          bar->tick(std::min(++done, share), "bits");
+        };
+      }
+      spec.on_record = [&](const SweepTensor& t, const BitEffect& e) {
+        if (!writer) writer = std::make_unique<RecordWriter>(args->out);
+        writer->write(t, e);
+      };
+      spec.commit = [&] {
+        if (!writer) writer = std::make_unique<RecordWriter>(args->out);  // no bits planned
+        writer->commit();
+      };
+      eval::ShardedSweepOutcome r = eval::run_sweep_sharded(sw, *shard, spec);
+      exit_code = 0;
+      if (!shard->leader()) return;
+      sum = r.summary;
+      fmt::print(stderr, "ranks       {}: {} bits swept now, {} already in {}.ranks/\n",
+                 shard->size(), r.ran, r.recorded, args->out);
+    } else {
+      if (!args->out.empty()) writer = std::make_unique<RecordWriter>(args->out);
+      eval::Progress bar(static_cast<int64_t>(sw.planned_bits()), stderr,
+                         eval::Progress::stderr_is_tty());
+      int64_t done = 0;
+      sum = sw.run([&](const SweepTensor& t, const BitEffect& e) {
+        if (writer) writer->write(t, e);
+        bar.tick(++done, "bits");
+      });
+      if (writer) writer->commit();
+    }
 
     if (args->json) {
       fmt::print("{}\n",
                  summary_json(args->model, sw, sum, batch, args->seed, args->predict).dump(2));
     } else {
       fmt::print("model       {}\n", args->model);
-      fmt::print("inputs      first {} samples of {}, threads {}\n", batch, ds.source,
+      fmt::print("inputs      first {} samples of {}, threads {}\n", batch, ds->source,
                  args->threads > 0 ? args->threads : omp_get_max_threads());
       fmt::print("swept       {} of {} bits in {} tensors{}\n", sum.bits, sw.population_bits(),
                  sw.tensors().size(),

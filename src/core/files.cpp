@@ -70,6 +70,26 @@ void AtomicFile::commit() {
   }
 }
 
+LineAppender::LineAppender(std::string path)
+    : path_(std::move(path)), synced_(std::chrono::steady_clock::now()) {
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  SAVE_CHECK(fd_ >= 0, "cannot create '{}': {}", path_, std::strerror(errno));
+}
+
+LineAppender::~LineAppender() {
+  ::fsync(fd_);  // a failure here has no one left to tell
+  ::close(fd_);
+}
+
+void LineAppender::append(std::string_view line) {
+  write_all(fd_, line, path_);
+  auto now = std::chrono::steady_clock::now();
+  if (now - synced_ >= std::chrono::seconds(1)) {
+    SAVE_CHECK(::fsync(fd_) == 0, "cannot sync '{}': {}", path_, std::strerror(errno));
+    synced_ = now;
+  }
+}
+
 void write_file_atomic(const std::string& path, std::string_view text) {
   AtomicFile f(path);
   f.write(text);

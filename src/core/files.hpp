@@ -5,6 +5,7 @@
 // record file of the CLI is written through here.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,26 @@ class AtomicFile {
   std::string path_, tmp_;
   std::string buf_;
   int fd_ = -1;
+};
+
+// A log of many small lines (a sweep's partial log: a bit may take less
+// time than an fsync): `path` is created (truncated when it exists) and
+// each line goes out in one write(), so a killed process leaves whole lines
+// and at most a torn last one; it is fsynced at most once a second and when
+// closed, so a crash of the machine loses at most the last second. Throws
+// Error naming the file.
+class LineAppender {
+ public:
+  explicit LineAppender(std::string path);
+  ~LineAppender();  // fsyncs and closes
+  LineAppender(const LineAppender&) = delete;
+  LineAppender& operator=(const LineAppender&) = delete;
+  void append(std::string_view line);
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::chrono::steady_clock::time_point synced_;
 };
 
 // Writes `text` to `path` atomically (an AtomicFile written once). Throws Error.

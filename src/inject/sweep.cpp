@@ -100,14 +100,13 @@ BitEffect Sweep::compare() const {
   return e;
 }
 
-SweepSummary Sweep::run(const Callback& on_bit) {
+SweepSummary Sweep::run(const Callback& on_bit, const Filter& take) {
   using clock = std::chrono::steady_clock;
   auto t0 = clock::now();
   SweepSummary sum;
-  skipped_steps_ = 0;
   const uint64_t nbits = bits_.size();
   bool use_sample = sampled();
-  uint64_t base = 0;
+  uint64_t base = 0, element_base = 0, ordinal = 0;
   const double tol = opts_.predict_tolerance;
   for (size_t ti = 0; ti < tensors_.size(); ++ti) {
     const SweepTensor& t = tensors_[ti];
@@ -116,27 +115,37 @@ SweepSummary Sweep::run(const Callback& on_bit) {
     auto last = std::lower_bound(sample_.begin(), sample_.end(), base + count);
     if (use_sample && first == last) {
       base += count;
+      element_base += static_cast<uint64_t>(t.elements);
       continue;
     }
-    snapshot(t.first_step);
-    const std::vector<size_t> readers = plan_->readers(t.value);
-    last_reader_ = readers.empty()
-                       ? -1
-                       : static_cast<int64_t>(*std::max_element(readers.begin(), readers.end()));
+    // Taken lazily: a process that sweeps none of this tensor's bits (a
+    // rank of a sharded sweep, a resumed one) skips its snapshot.
+    bool ready = false;
     auto one = [&](uint64_t i) {
       if (!wanted(ti, i)) return;
+      const BitSlot slot{ordinal++, element_base + i / nbits};
+      if (take && !take(slot)) return;
+      if (!ready) {
+        snapshot(t.first_step);
+        const std::vector<size_t> readers = plan_->readers(t.value);
+        last_reader_ =
+            readers.empty()
+                ? -1
+                : static_cast<int64_t>(*std::max_element(readers.begin(), readers.end()));
+        ready = true;
+      }
+      const int64_t skipped_before = skipped_steps_;
       BitEffect e = measure(t, static_cast<int64_t>(i / nbits), bits_[i % nbits]);
+      e.ordinal = slot.ordinal;
+      e.skipped_steps = skipped_steps_ - skipped_before;
       if (tol > 0) {
         e.predicted_robust = masks_[ti][i / nbits] >> bits_[i % nbits] & 1u;
         const float w = plan_->values()[t.value].golden.ptr<float>()[i / nbits];
         const float flipped =
             std::bit_cast<float>(std::bit_cast<uint32_t>(w) ^ (1u << bits_[i % nbits]));
         e.consumer_bound = reader_change_[ti].bound(static_cast<double>(flipped) - w);
-        sum.confusion.add(e, tol);
       }
-      sum.stopped_early += e.stopped_early;
-      sum.by_bit[static_cast<size_t>(e.bit)].add(e);
-      ++sum.bits;
+      sum.add(e, tol);
       if (on_bit) on_bit(t, e);
     };
     if (use_sample) {
@@ -151,8 +160,8 @@ SweepSummary Sweep::run(const Callback& on_bit) {
       for (uint64_t i = 0; i < count; ++i) one(i);
     }
     base += count;
+    element_base += static_cast<uint64_t>(t.elements);
   }
-  sum.skipped_steps = skipped_steps_;
   sum.seconds = std::chrono::duration<double>(clock::now() - t0).count();
   return sum;
 }

@@ -71,6 +71,15 @@ struct SkippedTensor {
   std::string reason;  // e.g. "folded: not swept (flows through folded constant 'x')"
 };
 
+// Where a planned bit stands: `ordinal` is its place in the sweep's order
+// (0 .. planned_bits() - 1), `element` the element it flips counted over
+// all swept tensors (earlier tensors' elements first). A sharded sweep
+// splits by element (eval/sweep_shard.hpp) and merges by ordinal.
+struct BitSlot {
+  uint64_t ordinal = 0;
+  uint64_t element = 0;
+};
+
 class Sweep {
  public:
   // `inputs` in graph.inputs order (the validation batch). Repairs the
@@ -83,14 +92,19 @@ class Sweep {
   const std::vector<Tensor>& golden() const { return golden_; }
   uint64_t population_bits() const { return population_; }  // selection size
   // Bits the run will sweep: the sample, or every eligible bit (the whole
-  // selection, or the side of the prediction `only` picks).
-  uint64_t planned_bits() const { return sampled() ? sample_.size() : selected_; }
+  // selection, or the side of the prediction `only` picks), of the listed
+  // elements only with `elements` (once per time an element is listed).
+  uint64_t planned_bits() const { return planned_; }
   bool sampled() const { return !sample_.empty(); }
 
   // Sweeps every planned bit in (tensor, element, bit) order and calls
   // `on_bit` after each. Leaves the device weights bit-identical to golden.
+  // With `take`, only the planned bits it accepts are swept (and counted);
+  // ordinals still number every planned bit, so they mean the same in
+  // every process. A tensor none of whose bits is taken costs nothing.
   using Callback = std::function<void(const SweepTensor&, const BitEffect&)>;
-  SweepSummary run(const Callback& on_bit = {});
+  using Filter = std::function<bool(const BitSlot&)>;
+  SweepSummary run(const Callback& on_bit = {}, const Filter& take = {});
 
  private:
   struct Range {
@@ -122,6 +136,7 @@ class Sweep {
   std::vector<int64_t> golden_top1_;  // per row of the first output
   uint64_t population_ = 0;
   uint64_t selected_ = 0;         // eligible bits (see `only`)
+  uint64_t planned_ = 0;          // see planned_bits()
   std::vector<uint64_t> sample_;  // sorted indices into the population
   std::vector<Range> ranges_;     // current snapshot's ranges...
   std::vector<std::byte> saved_;  // ...and their bytes, back to back

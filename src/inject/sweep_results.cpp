@@ -33,4 +33,12 @@ void BitPositionStats::add(const BitEffect& e) {
   max_abs = std::max(max_abs, e.max_abs);
 }
 
+void SweepSummary::add(const BitEffect& e, double tol) {
+  if (tol > 0) confusion.add(e, tol);
+  stopped_early += e.stopped_early;
+  skipped_steps += e.skipped_steps;
+  by_bit[static_cast<size_t>(e.bit)].add(e);
+  ++bits;
+}
+
 }  // namespace save

@@ -16,6 +16,7 @@ namespace save {
 // outputs. max_abs / max_rel are +inf when an output became NaN or Inf.
 struct BitEffect {
   ValueId value = kNoId;
+  uint64_t ordinal = 0;  // place in the sweep's order (Sweep::run): 0, 1, ...
   int64_t element = 0;
   int bit = 0;
   double max_abs = 0;
@@ -30,6 +31,7 @@ struct BitEffect {
   // flip's |dw|: analysis/robust_masks.hpp). A larger change "moved".
   double consumer_bound = INFINITY;
   bool stopped_early = false;     // the change vanished before the last step
+  int64_t skipped_steps = 0;      // steps not re-run: inputs identical to the fault-free run
   bool predicted_robust = false;  // with predict_tolerance > 0
 };
 
@@ -74,6 +76,10 @@ struct SweepSummary {
   int64_t skipped_steps = 0;  // steps not re-run: inputs identical to the fault-free run
   int64_t bits = 0;
   double seconds = 0;
+  // Counts one record (`tol`: the prediction tolerance, 0 without one).
+  // Sweep::run and the merge of a sharded sweep's logs both count through
+  // here, in the same order, so their sums agree to the last bit.
+  void add(const BitEffect& e, double tol);
   double bits_per_second() const { return seconds > 0 ? static_cast<double>(bits) / seconds : 0; }
 };
 

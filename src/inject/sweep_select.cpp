@@ -81,6 +81,13 @@ void Sweep::draw_sample() {
       }
     }
   }
+  planned_ = sampled() ? sample_.size() : selected_;
+  if (!opts_.elements.empty()) {
+    planned_ = 0;  // an element outside a tensor is refused by run()
+    for (size_t ti = 0; ti < tensors_.size(); ++ti)
+      for (int64_t e : opts_.elements)
+        if (e >= 0 && e < tensors_[ti].elements) planned_ += eligible_bits(ti, e).size();
+  }
 }
 
 std::vector<size_t> Sweep::eligible_bits(size_t tensor, int64_t element) const {

@@ -79,5 +79,32 @@ TEST(DurableFiles, AppendedLinesAccumulate) {
   EXPECT_EQ(read_file_or_empty(path), "a\nb\n");
 }
 
+// A line is in the file as soon as append() returns (a killed process keeps
+// it), before any sync; a new appender starts the file afresh.
+TEST(DurableFiles, LineAppenderLinesAreVisibleAtOnceAndANewOneTruncates) {
+  fs::path d = fresh("appender");
+  const std::string path = (d / "rank-0.log").string();
+  {
+    LineAppender log(path);
+    log.append("x 1\n");
+    EXPECT_EQ(read_file_or_empty(path), "x 1\n");
+    log.append("y 2\n");
+    EXPECT_EQ(read_file_or_empty(path), "x 1\ny 2\n");
+  }
+  EXPECT_EQ(read_file_or_empty(path), "x 1\ny 2\n");
+  LineAppender again(path);
+  EXPECT_EQ(read_file_or_empty(path), "");
+}
+
+TEST(DurableFiles, LineAppenderNamesAFileItCannotCreate) {
+  fs::path d = fresh("appender_bad");
+  try {
+    LineAppender log((d / "missing" / "x.log").string());
+    FAIL() << "created a file in a missing folder";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing/x.log"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace save
