@@ -10,40 +10,12 @@ write. Run from anywhere: python3 tools/make_bad_inputs.py
 """
 import os
 import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from protobuf_wire import f_bytes, f_float, f_varint  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "bad")
-
-
-# --- protobuf wire format --------------------------------------------------
-def varint(n):
-    n &= (1 << 64) - 1  # negative int64 as two's complement
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def key(field, wire):
-    return varint((field << 3) | wire)
-
-
-def f_varint(field, n):
-    return key(field, 0) + varint(n)
-
-
-def f_bytes(field, data):
-    if isinstance(data, str):
-        data = data.encode()
-    return key(field, 2) + varint(len(data)) + data
-
-
-def f_float(field, x):
-    return key(field, 5) + struct.pack("<f", x)
 
 
 # --- onnx.proto messages (only the fields used here) -----------------------
