@@ -13,34 +13,13 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from protobuf_wire import f_bytes, f_float, f_varint  # noqa: E402
+from protobuf_wire import (A_FLOAT, FLOAT, INT64, attr_int, f_bytes, f_float,  # noqa: E402
+                           f_varint, tensor, value_info)
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "bad")
 
 
 # --- onnx.proto messages (only the fields used here) -----------------------
-FLOAT, INT64 = 1, 7
-A_FLOAT, A_INT = 1, 2
-
-
-def tensor(name, dims, dtype=FLOAT, raw=b""):
-    # TensorProto: dims=1, data_type=2, name=8, raw_data=9
-    return b"".join(f_varint(1, d) for d in dims) + f_varint(2, dtype) + f_bytes(8, name) + \
-        f_bytes(9, raw)
-
-
-def value_info(name, dims, dtype=FLOAT):
-    # ValueInfoProto{name=1, type=2}; TypeProto{tensor_type=1};
-    # Tensor{elem_type=1, shape=2}; TensorShapeProto{dim=1}; Dimension{dim_value=1}
-    shape = b"".join(f_bytes(1, f_varint(1, d)) for d in dims)
-    return f_bytes(1, name) + f_bytes(2, f_bytes(1, f_varint(1, dtype) + f_bytes(2, shape)))
-
-
-def attr_int(name, v):
-    # AttributeProto: name=1, f=2, i=3, type=20
-    return f_bytes(1, name) + f_varint(3, v) + f_varint(20, A_INT)
-
-
 def attr_float(name, v):
     return f_bytes(1, name) + f_float(2, v) + f_varint(20, A_FLOAT)
 

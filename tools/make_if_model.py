@@ -24,31 +24,15 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from protobuf_wire import f_bytes, f_varint  # noqa: E402
+from protobuf_wire import (A_GRAPH, FLOAT, attr_int, f_bytes, f_varint, tensor,  # noqa: E402
+                           value_info)
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data",
                    "control_flow")
 
 
-FLOAT = 1
-A_INT, A_GRAPH = 2, 5
-
-
-def tensor(name, dims, values):
-    # TensorProto: dims=1, data_type=2, name=8, raw_data=9
-    raw = struct.pack("<%df" % len(values), *values)
-    return b"".join(f_varint(1, d) for d in dims) + f_varint(2, FLOAT) + f_bytes(8, name) + \
-        f_bytes(9, raw)
-
-
-def value_info(name, dims, dtype=FLOAT):
-    shape = b"".join(f_bytes(1, f_varint(1, d)) for d in dims)
-    return f_bytes(1, name) + f_bytes(2, f_bytes(1, f_varint(1, dtype) + f_bytes(2, shape)))
-
-
-def attr_int(name, v):
-    # AttributeProto: name=1, i=3, type=20
-    return f_bytes(1, name) + f_varint(3, v) + f_varint(20, A_INT)
+def f32_tensor(name, dims, values):
+    return tensor(name, dims, FLOAT, struct.pack("<%df" % len(values), *values))
 
 
 def attr_graph(name, g):
@@ -81,7 +65,7 @@ def main():
              [attr_graph("then_branch", then_g), attr_graph("else_branch", else_g)]),
     ]
     g = graph("if_model", nodes, [value_info("x", [1, 4])], [value_info("y", [1, 4])],
-              [tensor("w", [1, 4], [3.0] * 4), tensor("two", [], [2.0])])
+              [f32_tensor("w", [1, 4], [3.0] * 4), f32_tensor("two", [], [2.0])])
     # ModelProto: ir_version=1, producer_name=2, graph=7, opset_import=8
     m = f_varint(1, 7) + f_bytes(2, "make_if_model.py") + f_bytes(7, g) + \
         f_bytes(8, f_varint(2, 13))
