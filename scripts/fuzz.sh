@@ -8,6 +8,8 @@
 #   scripts/fuzz.sh --runs 1000000 npy  # one harness, 10^6 executions
 #   scripts/fuzz.sh --time 600          # every harness, 10 minutes each
 #   scripts/fuzz.sh --jobs 2 ...        # libFuzzer -fork=2 (parallel workers)
+#   scripts/fuzz.sh --build-dir DIR ... # harnesses from an existing tree
+#                                       # configured with -DSAVE_FUZZ=ON (CI's)
 #
 # Harnesses: model (bytes -> graph -> plan), npy, plan, trial_log.
 # A crash, sanitizer report, timeout (-timeout, default 30 s per input) or
@@ -19,6 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=20000
 TIME=""
+B=build-fuzz
 JOBS=""
 HARNESSES=()
 while [ $# -gt 0 ]; do
@@ -26,18 +29,22 @@ while [ $# -gt 0 ]; do
     --runs) RUNS="$2"; shift 2 ;;
     --time) TIME="$2"; RUNS=""; shift 2 ;;
     --jobs) JOBS="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --build-dir) B="$2"; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) HARNESSES+=("$1"); shift ;;
   esac
 done
 [ ${#HARNESSES[@]} -eq 0 ] && HARNESSES=(model npy plan trial_log)
 
-B=build-fuzz
 if [ ! -f "$B/build.ninja" ]; then
   launcher=()
   command -v ccache > /dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSAVE_FUZZ=ON \
-    -DCMAKE_CXX_COMPILER=clang++-14 "${launcher[@]}" > /dev/null
+    -DSAVE_BUILD_TESTS=OFF -DSAVE_BUILD_PYTHON=OFF -DCMAKE_CXX_COMPILER=clang++-14 \
+    "${launcher[@]}" > /dev/null
+elif ! grep -q '^SAVE_FUZZ:BOOL=ON' "$B/CMakeCache.txt"; then
+  echo "fuzz.sh: $B is not configured with -DSAVE_FUZZ=ON (clang++): no harnesses there" >&2
+  exit 2
 fi
 ninja -C "$B" $(printf 'fuzz_%s ' "${HARNESSES[@]}") > /dev/null
 
