@@ -68,6 +68,14 @@ nlohmann::json analysis_json(const AnalysisReport& r, const RangeAnalysis& ra,
   }
   j["values"] = std::move(values);
   j["steps_without_interval_rule"] = r.steps_without_rule;
+  const SymbolicStats& sy = ra.symbolic;
+  j["symbolic"] = {{"on", sy.on},
+                   {"off_reason", sy.off_reason},
+                   {"generators", sy.generators},
+                   {"values_with_form", sy.values_with_form},
+                   {"values_tightened", sy.values_tightened},
+                   {"peak_bytes", sy.peak_bytes},
+                   {"seconds", sy.seconds}};
   return j;
 }
 

@@ -380,6 +380,7 @@ RangeAnalysis analyze_ranges(Session& session, const RangeOptions& opts) {
     if (values[id].storage == Storage::kConstant) continue;  // folded plan-time input
     ra.bounds[id] = input_bounds(values[id].info, r);
   }
+  SymbolicBounds symbolic(plan, ra.bounds, opts.symbolic, opts.interval);
   ra.has_rule.assign(plan.steps().size(), 0);
   ra.step_seconds.assign(plan.steps().size(), 0);
   for (size_t s = 0; s < plan.steps().size(); ++s) {
@@ -398,9 +399,11 @@ RangeAnalysis analyze_ranges(Session& session, const RangeOptions& opts) {
         eval_interval(*step.def, g.nodes[step.node], g.opset, in, out_info, opts.interval);
     for (size_t o = 0; o < step.outputs.size(); ++o)
       if (step.outputs[o] != kNoId) ra.bounds[step.outputs[o]] = std::move(out[o]);
+    symbolic.after_step(s, ra.bounds);
     ra.step_seconds[s] =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
   }
+  ra.symbolic = symbolic.stats();
   for (size_t v = 0; v < values.size(); ++v)
     if (ra.bounds[v].lo.defined())
       ra.summary[v] = summarize(ra.bounds[v], values[v].storage == Storage::kConstant);

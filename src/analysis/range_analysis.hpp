@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "analysis/symbolic_bounds.hpp"
 #include "exec/session.hpp"
 #include "ops/interval.hpp"
 
@@ -35,6 +36,9 @@ struct InputRange {
 
 struct RangeOptions {
   IntervalOptions interval;
+  // Linear bounds in the input elements beside the intervals
+  // (analysis/symbolic_bounds.hpp); `save analyze --symbolic` turns them on.
+  SymbolicOptions symbolic;
   // --input-range NAME=LO:HI, by input name.
   std::map<std::string, std::pair<double, double>> input_ranges;
   // Float inputs without an explicit range are taken as images in [0, 1].
@@ -62,6 +66,7 @@ struct RangeAnalysis {
   std::vector<uint8_t> has_rule;     // by step of the batch-1 plan: op had a rule (or all exact)
   std::vector<double> step_seconds;  // by step: time of its interval rule
   double seconds = 0;                // wall time of the analysis (planning included)
+  SymbolicStats symbolic;            // what the symbolic pass did (its time included above)
   Plan* plan = nullptr;              // the session's plan the bounds refer to
   // The input shapes analysed (graph.inputs order). When any_batch, the
   // model treats samples separately (per_sample_model) and was analysed at

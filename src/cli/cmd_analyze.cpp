@@ -29,7 +29,7 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
     std::string model, out_dir, plan_out;
     std::vector<std::string> ranges;
     InputOptions in;
-    bool json = false, no_fuse = false;
+    bool json = false, no_fuse = false, symbolic = false;
     int threads = 0;
     double tolerance = 1e-5;
   };
@@ -55,8 +55,13 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
                 "Write the protection plan (for `save run|inject --protect save --plan PLAN`), "
                 "tied to this model's sha256");
   add_no_fuse_option(c, args->no_fuse);
+  c->add_flag("--symbolic", args->symbolic,
+              "Also propagate linear bounds in the input elements (DeepPoly-style) and keep "
+              "the tighter bound of each element; slower, and on the bundled models no tighter "
+              "yet");
   c->callback([args, &exit_code] {
     RangeOptions opts;
+    opts.symbolic.enabled = args->symbolic;
     for (const auto& r : args->ranges) opts.input_ranges.insert(parse_input_range(r));
     SessionOptions so;
     so.threads = args->threads;
@@ -182,6 +187,15 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
                  reliable_bytes);
       fmt::print("{} values, {} steps without an interval rule (unbounded), {:.3f} s\n",
                  rows.size(), unruled, seconds);
+      const SymbolicStats& sy = ra.symbolic;
+      if (sy.on)
+        fmt::print(
+            "symbolic bounds: linear in {} input elements; {} values had a form, {} tightened; "
+            "peak {:.0f} MB, {:.3f} s\n",
+            sy.generators, sy.values_with_form, sy.values_tightened, sy.peak_bytes / 1e6,
+            sy.seconds);
+      else if (args->symbolic)
+        fmt::print("symbolic bounds: off ({})\n", sy.off_reason);
       if (!svg_path.empty()) fmt::print("wrote {}\n", svg_path);
     }
     exit_code = 0;
