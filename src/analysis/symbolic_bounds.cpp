@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "exec/single_node.hpp"
 #include "ops/fused.hpp"
+#include "ops/window.hpp"
 
 namespace save {
 
@@ -284,6 +285,34 @@ struct SymbolicBounds::State {
     return finish({mo.reshaped({g, nout}), dd.reshaped({g, nout})}, radius, 0, box);
   }
 
+  // MaxPool over 2 spatial axes (no indices output): DeepPoly's max rule.
+  std::optional<Entry> max_pool(const Node& n, const PlannedStep& step,
+                                const std::vector<Bounds>& bounds) const {
+    if (step.outputs.size() > 1 && step.outputs[1] != kNoId) return std::nullopt;
+    const ValueId xv = step.inputs[0];
+    const Shape& s = bounds[xv].lo.shape();
+    const Shape& so = bounds[step.outputs[0]].lo.shape();
+    if (s.size() != 4 || so.size() != 4 || so[0] != s[0] || so[1] != s[1]) return std::nullopt;
+    const WindowGeom w = resolve_window(n, {s[2], s[3]}, {}, true);
+    if (w.out[0] != so[2] || w.out[1] != so[3]) return std::nullopt;
+    std::vector<int64_t> offsets{0}, windows;
+    for (int64_t nc = 0; nc < s[0] * s[1]; ++nc)
+      for (int64_t oh = 0; oh < so[2]; ++oh)
+        for (int64_t ow = 0; ow < so[3]; ++ow) {
+          for (int64_t kh = 0; kh < w.kernel[0]; ++kh)
+            for (int64_t kw = 0; kw < w.kernel[1]; ++kw) {
+              const int64_t h = oh * w.stride[0] - w.pad_begin[0] + kh * w.dilation[0];
+              const int64_t x = ow * w.stride[1] - w.pad_begin[1] + kw * w.dilation[1];
+              if (h >= 0 && h < s[2] && x >= 0 && x < s[3])
+                windows.push_back((nc * s[2] + h) * s[3] + x);
+            }
+          if (static_cast<int64_t>(windows.size()) == offsets.back()) return std::nullopt;
+          offsets.push_back(static_cast<int64_t>(windows.size()));
+        }
+    const std::vector<double> lo = bounds[xv].lo.to_double(), hi = bounds[xv].hi.to_double();
+    return finish(max_over(forms[xv]->form, lo, hi, offsets, windows), {}, 0, box);
+  }
+
   std::optional<Entry> rule(const PlannedStep& step, const std::vector<Bounds>& bounds) const {
     const Node& n = plan.graph().nodes[step.node];
     const Shape& out_shape = bounds[step.outputs[0]].lo.shape();
@@ -309,6 +338,7 @@ struct SymbolicBounds::State {
     }
     if ((op == "GlobalAveragePool" || op == "AveragePool") && has_form(0))
       return pool(n, step, bounds);
+    if (op == "MaxPool" && has_form(0)) return max_pool(n, step, bounds);
     if ((op == "Add" || op == "Sub") && step.inputs.size() == 2) {
       const EntryPtr a = operand(step.inputs[0], out_shape, bounds);
       const EntryPtr b = operand(step.inputs[1], out_shape, bounds);

@@ -8,7 +8,7 @@
 // Ops with a symbolic rule (the linear chain of CNNs and ResNets): Conv,
 // Gemm (transA = 0) and MatMul with constant weights and their fused forms
 // with Relu / Add / Mul post-ops, Add and Sub of two forms or a form and a
-// constant, Mul and Div by a constant, Relu, GlobalAveragePool, AveragePool,
+// constant, Mul and Div by a constant, Relu, MaxPool, GlobalAveragePool, AveragePool,
 // and the ops that only reshape (Flatten, Reshape, Squeeze, Unsqueeze,
 // Identity, Dropout). Any other op concretises: its output has the interval
 // rule's bounds and no form, and a form starts again nowhere downstream

@@ -176,6 +176,45 @@ SymbolicForm relu(const SymbolicForm& f, std::span<const double> lo, std::span<c
   return out;
 }
 
+SymbolicForm max_over(const SymbolicForm& f, std::span<const double> lo, std::span<const double> hi,
+                      std::span<const int64_t> offsets, std::span<const int64_t> windows) {
+  const int64_t rows = f.rows(), n = f.numel();
+  const auto nout = static_cast<int64_t>(offsets.size()) - 1;
+  std::vector<int64_t> best(static_cast<size_t>(nout));
+  std::vector<uint8_t> exact(static_cast<size_t>(nout));
+  std::vector<double> top(static_cast<size_t>(nout));
+  for (int64_t o = 0; o < nout; ++o) {
+    SAVE_CHECK(offsets[o + 1] > offsets[o], "symbolic bounds: empty max window");
+    int64_t b = windows[offsets[o]];
+    double t = -std::numeric_limits<double>::infinity();
+    for (int64_t k = offsets[o]; k < offsets[o + 1]; ++k) {
+      if (lo[windows[k]] > lo[b]) b = windows[k];
+      t = std::max(t, hi[windows[k]]);
+    }
+    double others = -std::numeric_limits<double>::infinity();
+    for (int64_t k = offsets[o]; k < offsets[o + 1]; ++k)
+      if (windows[k] != b) others = std::max(others, hi[windows[k]]);
+    best[o] = b;
+    exact[o] = lo[b] >= others;
+    top[o] = t;
+  }
+  SymbolicForm out{Tensor(DType::kF32, {rows, nout}), Tensor(DType::kF32, {rows, nout})};
+  const float* m = f.m.ptr<float>();
+  const float* d = f.d.ptr<float>();
+  float* om = out.m.ptr<float>();
+  float* od = out.d.ptr<float>();
+#pragma omp parallel for schedule(static)
+  for (int64_t g = 0; g < rows; ++g)
+    for (int64_t o = 0; o < nout; ++o) {
+      const int64_t j = g * n + best[o];
+      const double l = static_cast<double>(m[j]) - d[j];
+      const double u = exact[o] ? static_cast<double>(m[j]) + d[j] : (g == 0 ? top[o] : 0);
+      om[g * nout + o] = static_cast<float>(0.5 * (u + l));
+      od[g * nout + o] = static_cast<float>(0.5 * (u - l));
+    }
+  return out;
+}
+
 void clamp_to(SymbolicForm& f, Concrete& c, std::span<const float> lo, std::span<const float> hi) {
   const int64_t rows = f.rows(), n = f.numel();
   float* m = f.m.ptr<float>();

@@ -75,6 +75,14 @@ SymbolicForm add(const SymbolicForm& a, const SymbolicForm& b, double sign);
 // hi (v - lo) / (hi - lo), lower v when hi > -lo, else 0.
 SymbolicForm relu(const SymbolicForm& f, std::span<const double> lo, std::span<const double> hi);
 
+// Max over windows: output element o is the max of input elements
+// windows[offsets[o] .. offsets[o+1]). DeepPoly's rule, with [lo, hi] the
+// input's concrete bounds: lower = L of the element with the largest lo;
+// upper = U of that element when its lo is at least every other element's
+// hi (it is then the max), else the constant max hi.
+SymbolicForm max_over(const SymbolicForm& f, std::span<const double> lo, std::span<const double> hi,
+                      std::span<const int64_t> offsets, std::span<const int64_t> windows);
+
 // Where the form's upper (lower) function concretises clearly above `hi`
 // (below `lo`: by over a quarter of hi - lo) -- bounds of the same value
 // known otherwise -- replaces that

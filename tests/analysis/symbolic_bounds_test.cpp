@@ -10,6 +10,9 @@
 #include "analysis/bounds_gate.hpp"
 #include "analysis/range_analysis.hpp"
 #include "analysis/symbolic_form.hpp"
+#include "data/dataset.hpp"
+#include "import/onnx_import.hpp"
+#include "ops/op_test_util.hpp"
 #include "passes/pass_test_util.hpp"
 
 namespace save {
@@ -89,6 +92,42 @@ TEST(SymbolicForm, ReluRelaxationHoldsAtEveryPoint) {
       }
     }
   }
+}
+
+TEST(SymbolicForm, MaxRuleHoldsAtEveryPoint) {
+  std::mt19937 rng(5);
+  std::normal_distribution<double> nd(0, 1);
+  GeneratorBox box{{0, 0, 0}, {1, 1, 1}};
+  const int64_t n = 6;
+  SymbolicForm v{Tensor(DType::kF32, {4, n}), Tensor(DType::kF32, {4, n})};
+  for (int64_t e = 0; e < n; ++e)
+    for (int64_t g = 0; g < 4; ++g) {
+      // Element 5 sits far above the others: its window's max is exact.
+      v.m.ptr<float>()[g * n + e] = static_cast<float>(g == 0 ? (e == 5 ? 20 : 0) : nd(rng));
+      v.d.ptr<float>()[g * n + e] = g == 0 ? 0.02f : 0.f;
+    }
+  const Concrete c = concretize(v, box);
+  // Windows {0, 1, 2}, {2, 3}, {4, 5}.
+  const std::vector<int64_t> offsets{0, 3, 5, 7}, windows{0, 1, 2, 2, 3, 4, 5};
+  const SymbolicForm r = max_over(v, c.lo, c.hi, offsets, windows);
+  ASSERT_EQ(r.numel(), 3);
+  for (int t = 0; t < 5000; ++t) {
+    const std::vector<double> x = random_point(box, rng);
+    for (int64_t o = 0; o < 3; ++o) {
+      double lo_max = -1e300, hi_max = -1e300;
+      for (int64_t k = offsets[o]; k < offsets[o + 1]; ++k) {
+        auto [l, u] = eval_at(v, windows[k], x);
+        lo_max = std::max(lo_max, l);
+        hi_max = std::max(hi_max, u);
+      }
+      auto [rl, ru] = eval_at(r, o, x);
+      const double slack = 1e-5 * (1 + std::abs(hi_max));
+      ASSERT_LE(rl, lo_max + slack) << "window " << o;  // the max is >= lo_max
+      ASSERT_GE(ru, hi_max - slack) << "window " << o;
+    }
+  }
+  // The dominated window keeps element 5's upper function, not a constant.
+  EXPECT_NE(r.m.ptr<float>()[1 * 3 + 2] + r.d.ptr<float>()[1 * 3 + 2], 0.f);
 }
 
 // x -> Conv -> Conv, and Sub(Conv(x), Conv(x)): linear, so the forms are
@@ -197,6 +236,32 @@ TEST(SymbolicBounds, ResidualNetworkStaysInside) {
     gate.batch = 1;
     session.run({in});
   }
+  session.set_hooks(nullptr);
+  EXPECT_EQ(gate.violations, 0) << gate.first_violation;
+  EXPECT_GT(gate.checked, 0);
+}
+
+// fmnist-cnn (Conv, Relu, MaxPool, Gemm, all with forms): every value of
+// real, noise and corner runs inside the bounds, and none disagree.
+TEST(SymbolicBounds, FmnistCnnStaysInside) {
+  Session session(import_onnx_file(std::string(SAVE_SOURCE_DIR) + "/models/fmnist-cnn.onnx"));
+  RangeOptions o;
+  o.symbolic.enabled = true;
+  const RangeAnalysis ra = analyze_ranges(session, o);
+  ASSERT_TRUE(ra.symbolic.on) << ra.symbolic.off_reason;
+  EXPECT_GE(ra.symbolic.values_with_form, 8);  // through both MaxPools to the logits
+  EXPECT_EQ(ra.symbolic.disjoint_elements, 0);
+  test::BoundsGate gate(ra);
+  session.set_hooks(&gate);
+  const Dataset ds = load_dataset("fashion-mnist");
+  gate.batch = 100;
+  session.run({slice_rows(ds.images, 0, 100)});
+  std::mt19937 rng(6);
+  std::uniform_real_distribution<float> u(0.f, 1.f);
+  Tensor noise(DType::kF32, {100, 1, 28, 28});
+  for (int64_t e = 0; e < noise.numel(); ++e) noise.ptr<float>()[e] = u(rng);
+  session.run({noise});
+  for (float c : {0.f, 1.f}) session.run({test::filled_f32({100, 1, 28, 28}, c)});
   session.set_hooks(nullptr);
   EXPECT_EQ(gate.violations, 0) << gate.first_violation;
   EXPECT_GT(gate.checked, 0);
