@@ -80,6 +80,19 @@ Entry finish(SymbolicForm f, std::span<const double> radius, double runtime_rel,
   return {std::move(f), std::move(c)};
 }
 
+// Per element of a value: max |x| over its bounds plus its form's
+// magnitude, rounded up -- what the rounding radius of a linear map of the
+// value scales with.
+Tensor magnitude(const Bounds& b, const Entry& x) {
+  Tensor mag(DType::kF32, b.lo.shape());
+  const float* l = b.lo.ptr<float>();
+  const float* h = b.hi.ptr<float>();
+  for (int64_t e = 0; e < mag.numel(); ++e)
+    mag.ptr<float>()[e] =
+        float_up(std::max(std::fabs(double(l[e])), std::fabs(double(h[e]))) + x.conc.mag[e]);
+  return mag;
+}
+
 bool finite_f32(const Bounds& b) {
   if (!b.known || b.lo.dtype() != DType::kF32) return false;
   const float* l = b.lo.ptr<float>();
@@ -157,17 +170,9 @@ struct SymbolicBounds::State {
     }
     const Shape& s = bounds[xv].lo.shape();
     const int64_t g = rows(), nin = shape_numel(s);
-    // |x| + the form's magnitude, per input element (rounded up).
-    Tensor mag(DType::kF32, s);
-    {
-      const float* l = bounds[xv].lo.ptr<float>();
-      const float* h = bounds[xv].hi.ptr<float>();
-      for (int64_t e = 0; e < nin; ++e)
-        mag.ptr<float>()[e] =
-            float_up(std::max(std::fabs(double(l[e])), std::fabs(double(h[e]))) + x.conc.mag[e]);
-    }
+    const Tensor mag = magnitude(bounds[xv], x);
     Node bm, bd;
-    Shape rows_shape, out1;
+    Shape rows_shape;
     int64_t terms = 0;
     const int64_t opset = plan.graph().opset;
     Tensor mo, dd, eo;
@@ -262,17 +267,12 @@ struct SymbolicBounds::State {
     const Entry& x = *forms[xv];
     const Shape& s = bounds[xv].lo.shape();
     if (s.size() < 3) return std::nullopt;
-    const int64_t g = rows(), nin = shape_numel(s);
+    const int64_t g = rows();
     Shape rows_shape = s;
     rows_shape[0] = g * s[0];
     Node p = base_node(n, n.op);
     const int64_t opset = plan.graph().opset;
-    Tensor mag(DType::kF32, s);
-    const float* l = bounds[xv].lo.ptr<float>();
-    const float* h = bounds[xv].hi.ptr<float>();
-    for (int64_t e = 0; e < nin; ++e)
-      mag.ptr<float>()[e] =
-          float_up(std::max(std::fabs(double(l[e])), std::fabs(double(h[e]))) + x.conc.mag[e]);
+    const Tensor mag = magnitude(bounds[xv], x);
     Tensor mo = run_fast(p, {x.form.m.reshaped(rows_shape)}, opset);
     Tensor dd = run_fast(p, {x.form.d.reshaped(rows_shape)}, opset);
     Tensor eo = run_fast(p, {mag}, opset);

@@ -31,6 +31,27 @@ SymbolicForm zeros(int64_t rows, int64_t numel) {
   return f;
 }
 
+// A form of `nout` elements whose element o in row g has upper and lower
+// coefficients ul(g, o, row g of M, row g of D) = {u, l} (in double,
+// rounded once to float).
+template <class UL>
+SymbolicForm map_rows(const SymbolicForm& f, int64_t nout, UL ul) {
+  const int64_t rows = f.rows(), n = f.numel();
+  SymbolicForm out{Tensor(DType::kF32, {rows, nout}), Tensor(DType::kF32, {rows, nout})};
+  const float* m = f.m.ptr<float>();
+  const float* d = f.d.ptr<float>();
+  float* om = out.m.ptr<float>();
+  float* od = out.d.ptr<float>();
+#pragma omp parallel for schedule(static)
+  for (int64_t g = 0; g < rows; ++g)
+    for (int64_t o = 0; o < nout; ++o) {
+      const auto [u, l] = ul(g, o, m + g * n, d + g * n);
+      om[g * nout + o] = static_cast<float>(0.5 * (u + l));
+      od[g * nout + o] = static_cast<float>(0.5 * (u - l));
+    }
+  return out;
+}
+
 }  // namespace
 
 SymbolicForm input_form(int64_t rows, int64_t numel, int64_t first_generator) {
@@ -103,21 +124,11 @@ void widen(SymbolicForm& f, std::span<const double> radius) {
 }
 
 SymbolicForm affine(const SymbolicForm& f, std::span<const double> a, std::span<const double> c) {
-  const int64_t rows = f.rows(), n = f.numel();
-  SymbolicForm out{Tensor(DType::kF32, {rows, n}), Tensor(DType::kF32, {rows, n})};
-  const float* m = f.m.ptr<float>();
-  const float* d = f.d.ptr<float>();
-  float* om = out.m.ptr<float>();
-  float* od = out.d.ptr<float>();
-#pragma omp parallel for schedule(static)
-  for (int64_t g = 0; g < rows; ++g)
-    for (int64_t e = 0; e < n; ++e) {
-      om[g * n + e] = static_cast<float>(a[e] * m[g * n + e]);
-      od[g * n + e] = static_cast<float>(std::abs(a[e]) * d[g * n + e]);
-    }
-  if (!c.empty())
-    for (int64_t e = 0; e < n; ++e) om[e] = static_cast<float>(om[e] + c[e]);
-  return out;
+  return map_rows(f, f.numel(), [&](int64_t g, int64_t e, const float* m, const float* d) {
+    const double mid = a[e] * m[e] + (g == 0 && !c.empty() ? c[e] : 0);
+    const double rad = std::abs(a[e]) * d[e];
+    return std::pair{mid + rad, mid - rad};
+  });
 }
 
 SymbolicForm add(const SymbolicForm& a, const SymbolicForm& b, double sign) {
@@ -142,7 +153,7 @@ SymbolicForm add(const SymbolicForm& a, const SymbolicForm& b, double sign) {
 }
 
 SymbolicForm relu(const SymbolicForm& f, std::span<const double> lo, std::span<const double> hi) {
-  const int64_t rows = f.rows(), n = f.numel();
+  const int64_t n = f.numel();
   // Per element: U' = lam (U - lo_e * [row 0]), L' = alpha L.
   std::vector<double> lam(static_cast<size_t>(n)), alpha(static_cast<size_t>(n)),
       shift(static_cast<size_t>(n));
@@ -159,26 +170,14 @@ SymbolicForm relu(const SymbolicForm& f, std::span<const double> lo, std::span<c
       shift[e] = -lam[e] * lo[e];
     }
   }
-  SymbolicForm out{Tensor(DType::kF32, {rows, n}), Tensor(DType::kF32, {rows, n})};
-  const float* m = f.m.ptr<float>();
-  const float* d = f.d.ptr<float>();
-  float* om = out.m.ptr<float>();
-  float* od = out.d.ptr<float>();
-#pragma omp parallel for schedule(static)
-  for (int64_t g = 0; g < rows; ++g)
-    for (int64_t e = 0; e < n; ++e) {
-      const double mm = m[g * n + e], dd = d[g * n + e];
-      const double u = lam[e] * (mm + dd) + (g == 0 ? shift[e] : 0);
-      const double l = alpha[e] * (mm - dd);
-      om[g * n + e] = static_cast<float>(0.5 * (u + l));
-      od[g * n + e] = static_cast<float>(0.5 * (u - l));
-    }
-  return out;
+  return map_rows(f, n, [&](int64_t g, int64_t e, const float* m, const float* d) {
+    const double mm = m[e], dd = d[e];
+    return std::pair{lam[e] * (mm + dd) + (g == 0 ? shift[e] : 0), alpha[e] * (mm - dd)};
+  });
 }
 
 SymbolicForm max_over(const SymbolicForm& f, std::span<const double> lo, std::span<const double> hi,
                       std::span<const int64_t> offsets, std::span<const int64_t> windows) {
-  const int64_t rows = f.rows(), n = f.numel();
   const auto nout = static_cast<int64_t>(offsets.size()) - 1;
   std::vector<int64_t> best(static_cast<size_t>(nout));
   std::vector<uint8_t> exact(static_cast<size_t>(nout));
@@ -198,21 +197,12 @@ SymbolicForm max_over(const SymbolicForm& f, std::span<const double> lo, std::sp
     exact[o] = lo[b] >= others;
     top[o] = t;
   }
-  SymbolicForm out{Tensor(DType::kF32, {rows, nout}), Tensor(DType::kF32, {rows, nout})};
-  const float* m = f.m.ptr<float>();
-  const float* d = f.d.ptr<float>();
-  float* om = out.m.ptr<float>();
-  float* od = out.d.ptr<float>();
-#pragma omp parallel for schedule(static)
-  for (int64_t g = 0; g < rows; ++g)
-    for (int64_t o = 0; o < nout; ++o) {
-      const int64_t j = g * n + best[o];
-      const double l = static_cast<double>(m[j]) - d[j];
-      const double u = exact[o] ? static_cast<double>(m[j]) + d[j] : (g == 0 ? top[o] : 0);
-      om[g * nout + o] = static_cast<float>(0.5 * (u + l));
-      od[g * nout + o] = static_cast<float>(0.5 * (u - l));
-    }
-  return out;
+  return map_rows(f, nout, [&](int64_t g, int64_t o, const float* m, const float* d) {
+    const int64_t j = best[o];
+    const double l = static_cast<double>(m[j]) - d[j];
+    const double u = exact[o] ? static_cast<double>(m[j]) + d[j] : (g == 0 ? top[o] : 0);
+    return std::pair{u, l};
+  });
 }
 
 void clamp_to(SymbolicForm& f, Concrete& c, std::span<const float> lo, std::span<const float> hi) {
