@@ -33,10 +33,19 @@ constexpr int64_t kBatch = 100;
 class RangeSoundness : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(RangeSoundness, EveryValueOfEveryRunInsideItsInterval) {
-  const std::string name = "fmnist-" + GetParam();
+  // "<model>" or "<model>_symbolic" (save analyze --symbolic).
+  std::string param = GetParam();
+  RangeOptions opts;
+  if (const size_t p = param.find("_symbolic"); p != std::string::npos) {
+    opts.symbolic.enabled = true;
+    param.resize(p);
+  }
+  const std::string name = "fmnist-" + param;
   const auto t0 = std::chrono::steady_clock::now();
   Session session(import_onnx_file(std::string(SAVE_SOURCE_DIR) + "/models/" + name + ".onnx"));
-  const RangeAnalysis ra = analyze_ranges(session);
+  const RangeAnalysis ra = analyze_ranges(session, opts);
+  EXPECT_EQ(ra.symbolic.on, opts.symbolic.enabled) << ra.symbolic.off_reason;
+  EXPECT_EQ(ra.symbolic.disjoint_elements, 0);
   const Graph& g = session.graph();
   const Dataset ds = load_dataset("fashion-mnist");
   ASSERT_EQ(ds.size(), 10000);
@@ -115,7 +124,9 @@ TEST_P(RangeSoundness, EveryValueOfEveryRunInsideItsInterval) {
   EXPECT_GT(gate.checked, images * 28 * 28);
 }
 
-INSTANTIATE_TEST_SUITE_P(Fmnist, RangeSoundness, ::testing::Values("cnn", "resnet", "vit"),
+// The symbolic pass on the ResNet: fused Conv + Add + Relu, 21 deep.
+INSTANTIATE_TEST_SUITE_P(Fmnist, RangeSoundness,
+                         ::testing::Values("cnn", "resnet", "vit", "resnet_symbolic"),
                          [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
