@@ -175,7 +175,7 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
     double predict = 0;
     std::vector<std::string> tensors;
     bool all_weights = false, json = false, verify = false, no_fuse = false;
-    int64_t sample = 0, batch = 64;
+    int64_t sample = 0, batch = 64, max_bits = 0;
     std::vector<int64_t> elements;
     uint64_t seed = 0;
     int threads = 0;
@@ -199,6 +199,9 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
   c->add_option("--seed", args->seed, "Seed for --sample")->capture_default_str();
   c->add_option("--out", args->out, "Per-bit records: FILE.csv or FILE.jsonl");
   c->add_option("--threads", args->threads, "Threads (default: all cores)");
+  c->add_option("--max-bits", args->max_bits,
+                "Sweep at most N bits this run (all ranks together), keep them in FILE.ranks/ next "
+                "to --out and stop; the same command goes on from there (batch-queue slots)");
   c->add_flag("--json", args->json, "Print the per-bit-position summary as JSON");
   c->add_flag("--verify", args->verify, "Also re-run each bit from step 0 and check (slow)");
   c->add_option("--predict", args->predict,
@@ -212,6 +215,13 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
   c->callback([args, &exit_code] {
     // Under mpirun: this process's share of the bits (eval/sweep_shard.hpp).
     eval::Shard* shard = dist::world();
+    SAVE_CHECK(args->max_bits >= 0, "--max-bits must be >= 0");
+    SAVE_CHECK(args->max_bits == 0 || !args->out.empty(),
+               "--max-bits needs --out FILE.csv or FILE.jsonl: the bits swept so far are kept "
+               "next to it (FILE.ranks/) for the next run");
+    // Without a launcher, --max-bits takes the resumable path as one rank.
+    eval::OneProcessShard one_process;
+    if (!shard && args->max_bits > 0) shard = &one_process;
     // Every rank sees the same arguments: an error here is every rank's.
     if (shard && args->out.empty())
       throw eval::CollectiveError(
@@ -263,7 +273,8 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
       eval::ShardedSweep spec;
       spec.out = args->out;
       // What the records depend on: a log written under other arguments
-      // (or another model) is refused instead of merged.
+      // (or another model) is refused instead of merged. Not --max-bits: a
+      // run stopped by it goes on under any limit.
       nlohmann::json ctx{{"model_sha256", file_sha256(args->model)},
                          {"data", ds->source},
                          {"batch", batch},
@@ -279,6 +290,7 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
                          {"threads", args->threads}};
       spec.context = sha256_hex(ctx.dump()).substr(0, 16);
       spec.tolerance = args->predict;
+      spec.max_bits = args->max_bits;
       // Rank 0's bar counts its own share (about 1/N of the bits).
       std::shared_ptr<eval::Progress> bar;
       const int64_t share = static_cast<int64_t>(sw.planned_bits()) / shard->size();
@@ -300,6 +312,20 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
       eval::ShardedSweepOutcome r = eval::run_sweep_sharded(sw, *shard, spec);
       exit_code = 0;
       if (!shard->leader()) return;
+      if (!r.complete) {
+        const int64_t have = r.ran + r.recorded;
+        fmt::print(stderr,
+                   "ranks       {}: stopped at --max-bits {}: {} bits swept now, {} of {} kept "
+                   "in {}.ranks/; run the same command again to go on\n",
+                   shard->size(), args->max_bits, r.ran, have, sw.planned_bits(), args->out);
+        if (args->json)
+          fmt::print("{}\n", nlohmann::json{{"complete", false},
+                                            {"swept_now", r.ran},
+                                            {"kept", have},
+                                            {"planned_bits", sw.planned_bits()}}
+                                 .dump(2));
+        return;
+      }
       sum = r.summary;
       fmt::print(stderr, "ranks       {}: {} bits swept now, {} already in {}.ranks/\n",
                  shard->size(), r.ran, r.recorded, args->out);

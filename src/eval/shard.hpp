@@ -47,6 +47,16 @@ class Shard {
   }
 };
 
+// The one rank of a run without a launcher: lets a one-process run take the
+// sharded, resumable path (`save sweep --max-bits` without mpirun).
+class OneProcessShard : public Shard {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  std::string broadcast(const std::string& text) override { return text; }
+  int64_t sum(int64_t v) override { return v; }
+};
+
 // An error every rank throws together (the leader's, from leader_first):
 // the ranks can exit side by side instead of aborting the job.
 class CollectiveError : public Error {

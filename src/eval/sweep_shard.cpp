@@ -82,6 +82,10 @@ ShardedSweepOutcome run_sweep_sharded(Sweep& sweep, Shard& shard, const ShardedS
     done[ordinal] = true;
     ++outcome.recorded;
   }
+  // max_bits, split evenly: each rank stops after its part.
+  const int64_t rank_limit =
+      spec.max_bits > 0 ? (spec.max_bits + shard.size() - 1) / shard.size() : 0;
+  int64_t rank_ran = 0;
   {
     SweepLogWriter log(
         (ranks_dir(spec.out) / ("rank-" + std::to_string(shard.rank()) + ".log")).string(),
@@ -90,12 +94,16 @@ ShardedSweepOutcome run_sweep_sharded(Sweep& sweep, Shard& shard, const ShardedS
         [&](const SweepTensor& t, const BitEffect& e) {
           size_t ti = static_cast<size_t>(&t - sweep.tensors().data());
           log.append(SweepRecord{ti, e});
+          ++rank_ran;
           if (spec.on_bit) spec.on_bit(t, e);
         },
-        [&](const BitSlot& slot) { return rank_sweeps(shard, slot, done); });
+        [&](const BitSlot& slot) {
+          return (rank_limit == 0 || rank_ran < rank_limit) && rank_sweeps(shard, slot, done);
+        });
   }  // synced and closed before the others are told this rank is done
   outcome.ran = shard.sum(outcome.summary.bits);
-  if (!shard.leader()) return outcome;
+  outcome.complete = outcome.ran + outcome.recorded == static_cast<int64_t>(planned);
+  if (!shard.leader() || !outcome.complete) return outcome;
 
   // Step 3: every record, in the one-process order.
   std::map<uint64_t, SweepRecord> recs = all_records(spec.out, spec.context);

@@ -13,7 +13,9 @@
 //     file and summary a one-process sweep writes (timings aside).
 // A rank killed mid-way loses at most the bit it was sweeping: the next run
 // folds its log in at step 1 and sweeps only what is missing (ordinals are
-// keys, so no bit runs twice or is counted twice).
+// keys, so no bit runs twice or is counted twice). A run given `max_bits`
+// (a batch slot too short for the whole sweep) stops after about that many
+// bits at step 2, leaving FILE.ranks/ as a killed run would, and skips 3.
 #pragma once
 
 #include <functional>
@@ -35,6 +37,7 @@ struct ShardedSweep {
   std::string out;               // --out FILE: partial logs in FILE.ranks/
   std::string context;           // names the sweep's arguments (refuses another's logs)
   double tolerance = 0;          // SweepOptions::predict_tolerance, for the summary
+  int64_t max_bits = 0;          // > 0: sweep at most this many this run (all ranks together)
   Sweep::Callback on_bit;        // after each bit this rank swept (progress)
   Sweep::Callback on_record;     // leader, step 3: every record, in order
   std::function<void()> commit;  // leader, step 3: after the last record
@@ -44,6 +47,7 @@ struct ShardedSweepOutcome {
   SweepSummary summary;  // leader: the whole sweep's; elsewhere this rank's
   int64_t ran = 0;       // bits swept by this run, all ranks together
   int64_t recorded = 0;  // bits already in the logs a killed run left
+  bool complete = true;  // false: max_bits stopped it; FILE.ranks/ holds what ran
 };
 
 // Every rank calls it with the same arguments, on its own Sweep.

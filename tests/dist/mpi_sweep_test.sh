@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `save sweep` on 2 MPI ranks (loopback) against the same sweep in one
 # process: the merged --out CSV is byte-identical and the --json summary
-# the same but for its timings; a 2-rank run killed mid-way (its ranks
-# SIGKILLed, a rank's log then torn mid-line) resumes when the same command
-# runs again, and merges to the same bytes without a bit lost or repeated.
+# the same but for its timings; a 2-rank run stopped mid-way (--max-bits,
+# then a rank's log torn mid-line as a SIGKILL inside a write leaves it)
+# resumes when the same command runs again, and merges to the same bytes
+# without a bit lost or repeated.
 # Usage: mpi_sweep_test.sh SAVE_CLI MODELS_DIR WORK_DIR
 set -euo pipefail
 SAVE=$1
@@ -32,22 +33,19 @@ cmp "$WORK/one.csv" "$WORK/two.csv" || fail "the 2-rank CSV differs from the one
 [ "$(untimed "$WORK/one.json")" = "$(untimed "$WORK/two.json")" ] || fail "the summaries differ"
 [ ! -e "$WORK/two.csv.ranks" ] || fail "partial logs left behind"
 
-echo "== kill a 2-rank run mid-way, then resume it"
+echo "== stop a 2-rank run mid-way (--max-bits), tear a rank's log, then resume it"
+# Deterministic, where SIGKILLing the ranks at a poll raced the sweep (a
+# fast machine finished all 3000 bits between two polls). The state is the
+# one a SIGKILL leaves: records go to the logs with write(2), unbuffered, so
+# the kernel holds every line but the one torn inside its write.
 K="$WORK/killed.csv"
-"${MPIRUN[@]}" "$SAVE" "${ARGS[@]}" --out "$K" > /dev/null 2>&1 &
-launcher=$!
-lines() { cat "$K.ranks"/rank-*.log 2> /dev/null | wc -l; }
-for _ in $(seq 1 3000); do
-  [ "$(lines)" -ge 100 ] && break
-  kill -0 $launcher 2> /dev/null || break
-  sleep 0.01
-done
-# SIGKILL the ranks (mpirun's children) by pid, then mpirun itself.
-for p in $(pgrep -P $launcher || true); do kill -9 "$p" 2> /dev/null || true; done
-kill -9 $launcher 2> /dev/null || true
-wait $launcher 2> /dev/null || true
+"${MPIRUN[@]}" "$SAVE" "${ARGS[@]}" --out "$K" --max-bits 400 > "$WORK/stopped.json" \
+  2> "$WORK/stopped.err"
+grep -q '^ranks       2: stopped at --max-bits 400: 400 bits swept now, 400 of 3000 kept' \
+  "$WORK/stopped.err" || fail "the stopped run's report: $(cat "$WORK/stopped.err")"
 [ -e "$K.ranks/rank-1.log" ] && [ ! -e "$K" ] ||
-  fail "the run finished before it could be killed (make the sweep longer)"
+  fail "a run stopped by --max-bits must leave its logs and no --out file"
+[ "$(cat "$K.ranks"/rank-*.log | grep -vc '^#')" -le 400 ] || fail "more than 400 records kept"
 # Tear rank 1's last line in half, as a kill inside its write would.
 python3 - "$K.ranks/rank-1.log" << 'EOF'
 import os, sys

@@ -3,7 +3,8 @@
 // split hands every planned bit to exactly one rank for several rank
 // counts and selections; a sharded run replays exactly the one-process
 // records and summary; a run that finds a killed run's logs (one torn
-// mid-line) sweeps only the missing bits and still merges to the same.
+// mid-line) sweeps only the missing bits and still merges to the same, as
+// do runs cut short by max_bits.
 #include "eval/sweep_shard.hpp"
 
 #include <gtest/gtest.h>
@@ -111,7 +112,9 @@ struct Outcome {
 };
 
 // `ranks` threads sweep `which` into `out` (a path: logs go to OUT.ranks/).
-Outcome run_ranks(int ranks, int which, const std::string& out) {
+// max_bits > 0: every rank's outcome must say whether the sweep completed.
+Outcome run_ranks(int ranks, int which, const std::string& out, int64_t max_bits = 0,
+                  bool* complete = nullptr) {
   Group g(ranks);
   Outcome run;
   std::vector<std::string> errors(ranks);
@@ -127,12 +130,14 @@ Outcome run_ranks(int ranks, int which, const std::string& out) {
         ShardedSweep spec;
         spec.out = out;
         spec.context = "test" + std::to_string(which);
+        spec.max_bits = max_bits;
         std::vector<std::string> mine;
         spec.on_record = [&](const SweepTensor& t, const BitEffect& e) {
           mine.push_back(key(t, e));
         };
         ShardedSweepOutcome o = run_sweep_sharded(sw, shard, spec);
         if (r == 0) run = {mine, o.summary, o.ran, o.recorded};
+        if (r == 0 && complete) *complete = o.complete;
       } catch (const std::exception& e) {
         errors[r] = e.what();
       }
@@ -218,6 +223,53 @@ TEST(SweepShard, ResumesWhatAKilledRunLeft) {
   EXPECT_EQ(two.records, one.records);
   expect_same_summary(two.summary, one.summary);
   EXPECT_FALSE(fs::exists(ranks));
+}
+
+TEST(SweepShard, MaxBitsStopsARunAndTheNextGoesOn) {
+  fs::path dir = test::fresh_dir("sweep_shard_max_bits");
+  const std::string out = (dir / "m.csv").string();
+  Outcome one = one_process(0);
+  const auto planned = static_cast<int64_t>(one.records.size());
+  ASSERT_GT(planned, 30);
+  // 2 ranks, 10 bits each run (5 per rank), then 3 ranks to the end.
+  int64_t kept = 0;
+  for (int run = 0; run < 3; ++run) {
+    bool complete = true;
+    Outcome part = run_ranks(2, 0, out, 10, &complete);
+    EXPECT_FALSE(complete);
+    EXPECT_EQ(part.ran, 10);
+    EXPECT_EQ(part.recorded, kept);
+    EXPECT_TRUE(part.records.empty()) << "an incomplete run replayed records";
+    kept += part.ran;
+    EXPECT_TRUE(fs::exists(out + ".ranks"));
+  }
+  bool complete = false;
+  Outcome rest = run_ranks(3, 0, out, 0, &complete);
+  EXPECT_TRUE(complete);
+  EXPECT_EQ(rest.recorded, kept);
+  EXPECT_EQ(rest.ran, planned - kept);
+  EXPECT_EQ(rest.records, one.records);
+  expect_same_summary(rest.summary, one.summary);
+  EXPECT_FALSE(fs::exists(out + ".ranks"));
+  // One process alone, through OneProcessShard: the same records.
+  const std::string solo = (dir / "solo.csv").string();
+  SessionOptions so;
+  so.threads = 1;
+  Session session(import_onnx_file(kModel), so);
+  OneProcessShard shard;
+  std::vector<std::string> recs;
+  for (int64_t limit : {7, 0}) {
+    Sweep sw(session, batch_inputs(), selection(0));
+    ShardedSweep spec;
+    spec.out = solo;
+    spec.context = "test0";
+    spec.max_bits = limit;
+    spec.on_record = [&](const SweepTensor& t, const BitEffect& e) { recs.push_back(key(t, e)); };
+    ShardedSweepOutcome o = run_sweep_sharded(sw, shard, spec);
+    EXPECT_EQ(o.complete, limit == 0);
+    EXPECT_EQ(o.ran, limit == 0 ? planned - 7 : 7);
+  }
+  EXPECT_EQ(recs, one.records);
 }
 
 TEST(SweepShard, RefusesAnotherSweepsLog) {
