@@ -56,7 +56,7 @@ void add_analysis(pyb::module_& m) {
           pyb::gil_scoped_release nogil;
           j = analyze(model, ranges, tolerance, threads, plan);
         }
-        return pyb::module_::import("json").attr("loads")(j.dump());
+        return to_python(j);
       },
       pyb::arg("model"), pyb::kw_only(), pyb::arg("input_range") = pyb::none(),
       pyb::arg("tolerance") = 1e-5, pyb::arg("threads") = 0, pyb::arg("plan_out") = pyb::none());

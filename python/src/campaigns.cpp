@@ -17,13 +17,11 @@
 
 namespace save::py {
 
-namespace {
-
-// JSON to Python objects through the json module: numbers, strings, lists
-// and dicts exactly as the files on disk hold them.
 pyb::object to_python(const nlohmann::json& j) {
   return pyb::module_::import("json").attr("loads")(j.dump());
 }
+
+namespace {
 
 struct ProtectArgs {
   pyb::object plan, reliable_mem, input_range;

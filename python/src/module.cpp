@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "import/onnx_import.hpp"
 #include "protect/protected_model.hpp"
+#include "protect/report_json.hpp"
 
 namespace save::py {
 
@@ -148,42 +149,7 @@ class PyProtectedModel {
     return runner_.run(inputs, graph(),
                        [this](const std::vector<Tensor>& t) { return model_->run(t); });
   }
-  pyb::dict report() const {
-    const protect::RunReport& r = model_->report();
-    pyb::dict d;
-    d["detections"] = r.counts.detections;
-    d["false_alarms"] = r.counts.false_alarms;
-    d["recoveries"] = r.counts.recoveries;
-    d["uncorrectable"] = r.counts.uncorrectable;
-    d["restarts"] = r.counts.restarts;
-    d["reexecuted_steps"] = r.counts.reexecuted_steps;
-    d["corrections"] = r.counts.corrections;
-    d["check_ms"] = r.counts.check_ms;
-    pyb::dict split;
-    split["write"] = r.counts.write_check_ms;
-    split["read"] = r.counts.read_check_ms;
-    split["weights"] = r.counts.weight_check_ms;
-    split["recovery"] = r.counts.recovery_ms;
-    d["check_split_ms"] = split;
-    d["reliable_bytes"] = r.counts.reliable_bytes;
-    pyb::dict sites;
-    for (const auto& [site, n] : r.counts.by_site) sites[pyb::str(site)] = n;
-    d["detections_by_site"] = sites;
-    pyb::list bad;
-    for (const protect::Uncorrectable& u : r.uncorrectable) {
-      pyb::dict e;
-      e["node"] = u.node;
-      e["value"] = u.value;
-      e["check"] = u.check;
-      bad.append(e);
-    }
-    d["uncorrectable_sites"] = bad;
-    d["inputs_outside_constraint"] = r.inputs_outside_constraint;
-    d["checked_values"] = r.checked_values;
-    d["range_only_values"] = r.range_only_values;
-    d["placed_values"] = r.placed_values;
-    return d;
-  }
+  pyb::object report() const { return to_python(protect::to_json(model_->report())); }
   const Graph& graph() { return model_->session().graph(); }
   std::vector<double> time_runs(const pyb::handle& inputs, int n) {
     return runner_.time(inputs, graph(), n,

@@ -23,6 +23,7 @@
 #include "import/onnx_import.hpp"
 #include "modes/registry.hpp"
 #include "protect/mode.hpp"
+#include "protect/report_json.hpp"
 #include "protect/save_protection.hpp"
 
 namespace save::cli {
@@ -244,27 +245,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
       nlohmann::json j;
       j["protect"] = prot->mode;
       if (protection) {
-        j["detections"] = pc.detections;
-        j["false_alarms"] = pc.false_alarms;
-        j["recoveries"] = pc.recoveries;
-        j["uncorrectable"] = pc.uncorrectable;
-        j["restarts"] = pc.restarts;
-        j["reexecuted_steps"] = pc.reexecuted_steps;
-        j["corrections"] = pc.corrections;
-        j["check_ms"] = pc.check_ms;
-        j["check_split_ms"] = {{"write", pc.write_check_ms},
-                               {"read", pc.read_check_ms},
-                               {"weights", pc.weight_check_ms},
-                               {"recovery", pc.recovery_ms}};
-        j["reliable_bytes"] = pc.reliable_bytes;
-        j["detections_by_site"] = pc.by_site;
-        if (save_rep) {
-          nlohmann::json u = nlohmann::json::array();
-          for (const auto& x : save_rep->uncorrectable)
-            u.push_back({{"node", x.node}, {"value", x.value}, {"check", x.check}});
-          j["uncorrectable_sites"] = u;
-          j["inputs_outside_constraint"] = save_rep->inputs_outside_constraint;
-        }
+        // save's report carries its uncorrectable sites; a baseline's only counts.
+        j.update(save_rep ? protect::to_json(*save_rep) : protect::to_json(pc));
       }
       j["model"] = args->model;
       j["samples"] = samples;
