@@ -14,6 +14,7 @@
 
 #include "core/error.hpp"
 #include "core/hash.hpp"
+#include "core/json_read.hpp"
 #include "data/dataset.hpp"
 #include "data/input_spec.hpp"
 #include "data/ood.hpp"
@@ -123,16 +124,18 @@ bool check_eval_folder(const EvalSpec& s, const json& context) {
   std::string text = read_file_or_empty(path);
   if (text.empty()) return false;
   json old = json::parse(text, nullptr, false);
-  SAVE_CHECK(!old.is_discarded(), "{} is not valid JSON; remove it or use another --out", path);
+  SAVE_CHECK(!old.is_discarded() && old.is_object(),
+             "{} is not a JSON object; remove it or use another --out", path);
   // The model's path is reported, not compared: the same file by another
   // path (or copied elsewhere) is the same model.
   json a = old, b = context;
   a.erase("model"), b.erase("model");
   if (a == b) return true;
   if (!any_trials_below(s.out_dir)) return false;
-  SAVE_CHECK(old.value("model_sha256", "") == context["model_sha256"],
+  SAVE_CHECK(field_or(old, "model_sha256", std::string()) == context["model_sha256"],
              "{} holds an evaluation of another model ({}, sha256 {}); use another --out folder",
-             s.out_dir, old.value("model", "?"), old.value("model_sha256", "?"));
+             s.out_dir, field_or(old, "model", std::string("?")),
+             field_or(old, "model_sha256", std::string("?")));
   fail(
       "{} holds an evaluation of this model with other inputs (folder: {}; this run: {}); results "
       "would mix: use another --out folder or the same data, --limit, --batch, --seed and "

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/json_read.hpp"
 #include "eval/files.hpp"
 #include "eval/trial_log.hpp"
 
@@ -28,7 +29,7 @@ std::string context_id_of(const std::string& dir) {
   std::string text = read_file_or_empty((fs::path(dir) / "campaign.json").string());
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return "";
-  return j.value("context_id", std::string());
+  return field_or(j, "context_id", std::string());
 }
 
 // Folds every rank folder's trial log into DIR/trials.jsonl (records DIR

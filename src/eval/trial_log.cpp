@@ -1,6 +1,7 @@
 #include "eval/trial_log.hpp"
 
 #include "core/error.hpp"
+#include "core/json_read.hpp"
 #include "eval/files.hpp"
 
 namespace save::eval {
@@ -29,10 +30,11 @@ TrialLog::TrialLog(std::string path, std::string context_id)
       rewrite = true;
       break;
     }
-    SAVE_CHECK(j.value("context_id", std::string()) == context_id_,
+    const std::string id = field_or(j, "context_id", std::string("?"));
+    SAVE_CHECK(id == context_id_,
                "{} line {} belongs to another campaign (context {}, this one {}); use another "
                "--out folder",
-               path_, line_no, j.value("context_id", std::string("?")), context_id_);
+               path_, line_no, id, context_id_);
     TrialResult t;
     try {
       t = TrialResult::from_json(j);

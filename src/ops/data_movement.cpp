@@ -106,6 +106,7 @@ std::vector<int64_t> split_sizes(const Node& n, const Attributes& a, int64_t dim
 void split_infer(InferContext& ctx) {
   const Node& n = ctx.node;
   const TensorInfo& x = ctx.input(0);
+  SAVE_NODE_CHECK(!x.shape.empty(), n, "input must have rank 1 or more (it is a scalar)");
   int64_t axis =
       normalize_axis(ctx.attrs().get_int("axis", 0), static_cast<int64_t>(x.shape.size()), n);
   std::vector<int64_t> split_in;

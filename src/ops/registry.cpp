@@ -55,8 +55,10 @@ std::span<const OpDef* const> all_ops() {
 }
 
 int64_t normalize_axis(int64_t axis, int64_t rank, const Node& node) {
-  SAVE_NODE_CHECK(axis >= -rank && axis < std::max<int64_t>(rank, 1), node,
-                  "axis {} out of range for rank {}", axis, rank);
+  // Strict at rank 0 too: every caller indexes the shape with the result
+  // (fuzz_model found Split reading shape[0] of a scalar).
+  SAVE_NODE_CHECK(axis >= -rank && axis < rank, node, "axis {} out of range for rank {}{}", axis,
+                  rank, rank == 0 ? " (a scalar)" : "");
   return axis < 0 ? axis + rank : axis;
 }
 

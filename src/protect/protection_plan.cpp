@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/hash.hpp"
+#include "core/json_read.hpp"
 #include "passes/pipeline.hpp"
 
 namespace save::protect {
@@ -204,7 +205,8 @@ ProtectionPlan parse_plan(const std::string& text, const std::string& path,
                           const std::string& expected_sha256,
                           const std::vector<std::string>* expected_passes) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  SAVE_CHECK(!j.is_discarded() && j.is_object() && j.value("format", "") == "save-protection-plan",
+  SAVE_CHECK(!j.is_discarded() && j.is_object() &&
+                 field_or(j, "format", std::string()) == "save-protection-plan",
              "'{}' is not a SAVE protection plan (write one with `save analyze MODEL -o PLAN`)",
              path);
   SAVE_CHECK(j.contains("content_sha256") && j["content_sha256"].is_string(),
@@ -220,7 +222,7 @@ ProtectionPlan parse_plan(const std::string& text, const std::string& path,
                "`save analyze` wrote it); re-run `save analyze MODEL -o PLAN`",
                path);
   }
-  int version = j.value("version", 0);
+  int version = field_or(j, "version", 0);
   SAVE_CHECK(version == kPlanFormatVersion,
              "protection plan '{}' has format version {}, this build reads version {}; "
              "re-run `save analyze -o`",

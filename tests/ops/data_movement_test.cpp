@@ -326,5 +326,29 @@ TEST(DepthSpace, RoundTripAndFast) {
   EXPECT_THROW(infer_single_node(s2d, {Tensor(DType::kF32, {1, 1, 3, 4})}), Error);
 }
 
+// fuzz_model: a Split of a scalar read shape[0] of an empty shape (a crash
+// in the release build). An axis is never valid at rank 0, for any op that
+// takes one: a clear error naming the node, not UB.
+TEST(Axis, OnAScalarIsRefused) {
+  Tensor scalar = f32({}, {1.f});
+  for (const std::string op : {"Split", "Softmax", "LogSoftmax", "ArgMax", "ArgMin", "CumSum"}) {
+    SCOPED_TRACE(op);
+    Node n = make_node(op);
+    n.attrs.set("axis", int64_t{0});
+    try {
+      std::vector<Tensor> in{scalar};
+      if (op == "CumSum") in.push_back(i64v({0}));  // its axis is an input
+      infer_single_node(n, in, 13, true, 1);
+      ADD_FAILURE() << op << " took axis 0 of a scalar";
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("node 'n0' (" + op + ")"), std::string::npos) << what;
+      EXPECT_TRUE(what.find("scalar") != std::string::npos ||
+                  what.find("rank") != std::string::npos)
+          << what;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace save
