@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <span>
 #include <type_traits>
 
 #include "ops/interval.hpp"
@@ -77,7 +78,9 @@ void reshape_infer(InferContext& ctx) {
     }
     SAVE_NODE_CHECK(d >= 0, n, "invalid dim {} in target shape {}", d, shape_str(target));
     out[i] = d;
-    known *= d;
+    // fuzz_model: a target like [363, 2^57] wrapped the product (UB).
+    SAVE_NODE_CHECK(!__builtin_mul_overflow(known, d, &known), n,
+                    "target shape {} has more than 2^63 elements", shape_str(target));
   }
   int64_t total = shape_numel(x.shape);
   if (infer_at >= 0) {
@@ -98,8 +101,10 @@ void flatten_infer(InferContext& ctx) {
   int64_t axis = ctx.attrs().get_int("axis", 1);
   SAVE_NODE_CHECK(axis >= -r && axis <= r, ctx.node, "axis {} out of range for rank {}", axis, r);
   if (axis < 0) axis += r;
-  int64_t a = 1, b = 1;
-  for (int64_t i = 0; i < r; ++i) (i < axis ? a : b) *= x.shape[static_cast<size_t>(i)];
+  // Checked products: with a 0 dim elsewhere, one side can overflow.
+  const std::span<const int64_t> dims(x.shape);
+  const int64_t a = shape_numel(dims.first(static_cast<size_t>(axis)));
+  const int64_t b = shape_numel(dims.subspan(static_cast<size_t>(axis)));
   ctx.set_output(0, x.dtype, {a, b});
 }
 

@@ -61,6 +61,14 @@ TEST(Reshape, ShapeRule) {
   EXPECT_THROW(shape_of({5, -1}), Error);
   EXPECT_THROW(shape_of({-1, -1}), Error);
   EXPECT_THROW(shape_of({2, 3, 5}), Error);
+  // fuzz_model: a product past 2^63 (with a -1, so no element count
+  // check after it) is refused, not wrapped.
+  try {
+    shape_of({0, 121, int64_t{1} << 57, -1});
+    ADD_FAILURE() << "an overflowing target shape was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("more than 2^63"), std::string::npos) << e.what();
+  }
   // Reshape-1: the shape is an attribute.
   Node old = make_node("Reshape");
   old.attrs.set("shape", std::vector<int64_t>{4, 6});
