@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "core/json_read.hpp"
 #include "inject/rng.hpp"
 
 namespace save::eval {
@@ -84,38 +85,48 @@ nlohmann::json TrialResult::to_json() const {
   return j;
 }
 
+namespace {
+
+// A count added after the first logs: 0 when absent, an Error when not an integer.
+int64_t optional_int(const nlohmann::json& j, const char* key) {
+  return j.contains(key) ? integer_at<int64_t>(j, key) : 0;
+}
+
+}  // namespace
+
 TrialResult TrialResult::from_json(const nlohmann::json& j) {
   TrialResult t;
   t.series.mode = j.at("mode").get<std::string>();
   t.series.pattern = parse_pattern(j.at("pattern").get<std::string>());
   t.series.scenario = parse_scenario(j.at("scenario").get<std::string>());
   t.series.target = parse_target(j.at("target").get<std::string>());
-  t.series.bits_per_word = j.at("bits_per_word").get<int>();
-  t.series.burst_length = j.at("burst_length").get<int>();
-  t.flips = j.at("flips").get<int64_t>();
-  t.trial = j.at("trial").get<int64_t>();
+  t.series.bits_per_word = integer_at<int>(j, "bits_per_word");
+  t.series.burst_length = integer_at<int>(j, "burst_length");
+  t.flips = integer_at<int64_t>(j, "flips");
+  t.trial = integer_at<int64_t>(j, "trial");
   t.trial_seed = std::stoull(j.at("trial_seed").get<std::string>(), nullptr, 16);
-  t.samples = j.at("samples").get<int64_t>();
+  t.samples = integer_at<int64_t>(j, "samples");
   if (!j.at("accuracy").is_null()) t.accuracy = j.at("accuracy").get<double>();
-  t.sdc = j.at("sdc").get<int64_t>();
+  t.sdc = integer_at<int64_t>(j, "sdc");
   t.sdc_rate = j.at("sdc_rate").get<double>();
   // Added with the per-output metrics; older logs lack it.
   if (j.contains("sdc_by_output"))
-    t.sdc_by_output = j.at("sdc_by_output").get<std::map<std::string, int64_t>>();
-  t.nan_inf = j.at("nan_inf").get<int64_t>();
-  t.detections = j.at("detections").get<int64_t>();
-  t.false_alarms = j.at("false_alarms").get<int64_t>();
-  t.recoveries = j.at("recoveries").get<int64_t>();
+    for (const auto& [name, v] : j.at("sdc_by_output").items())
+      t.sdc_by_output[name] = integer_at<int64_t>(j.at("sdc_by_output"), name);
+  t.nan_inf = integer_at<int64_t>(j, "nan_inf");
+  t.detections = integer_at<int64_t>(j, "detections");
+  t.false_alarms = integer_at<int64_t>(j, "false_alarms");
+  t.recoveries = integer_at<int64_t>(j, "recoveries");
   // Added with the protection modes; older logs lack them.
-  t.uncorrectable = j.value("uncorrectable", int64_t{0});
-  t.kernel_errors = j.value("kernel_errors", int64_t{0});
-  t.restarts = j.value("restarts", int64_t{0});
-  t.reexecuted_steps = j.value("reexecuted_steps", int64_t{0});
-  t.corrections = j.value("corrections", int64_t{0});
-  t.reliable_bytes = j.value("reliable_bytes", int64_t{0});
+  t.uncorrectable = optional_int(j, "uncorrectable");
+  t.kernel_errors = optional_int(j, "kernel_errors");
+  t.restarts = optional_int(j, "restarts");
+  t.reexecuted_steps = optional_int(j, "reexecuted_steps");
+  t.corrections = optional_int(j, "corrections");
+  t.reliable_bytes = optional_int(j, "reliable_bytes");
   t.check_ms = j.value("check_ms", 0.0);
-  t.bits_flipped = j.at("bits_flipped").get<int64_t>();
-  t.weight_bits = j.at("weight_bits").get<int64_t>();
+  t.bits_flipped = integer_at<int64_t>(j, "bits_flipped");
+  t.weight_bits = integer_at<int64_t>(j, "weight_bits");
   t.latency_ms = j.at("latency_ms").get<double>();
   t.accurate_latency_ms = j.at("accurate_latency_ms").get<double>();
   t.seconds = j.at("seconds").get<double>();

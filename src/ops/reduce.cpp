@@ -139,6 +139,19 @@ void reduce_typed(const KernelContext& ctx) {
         continue;
       }
     }
+    if constexpr (std::is_integral_v<T>) {
+      // Mean/L2/logs of integers: saturated to T, NaN as 0. A plain cast of
+      // a non-finite or out-of-range double is UB (fuzz_model: ReduceLogSum
+      // of int8 zeros is -inf).
+      if (std::isnan(r)) r = 0;
+      r = std::clamp(r, static_cast<double>(std::numeric_limits<T>::lowest()),
+                     static_cast<double>(std::numeric_limits<T>::max()));
+      // At the top, max itself (int64's max rounds up to 2^63 as a double,
+      // which the cast would overflow).
+      y[j] = r >= static_cast<double>(std::numeric_limits<T>::max()) ? std::numeric_limits<T>::max()
+                                                                     : static_cast<T>(r);
+      continue;
+    }
     y[j] = static_cast<T>(r);
   }
 }

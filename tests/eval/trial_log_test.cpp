@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "core/error.hpp"
+#include "eval/trial.hpp"
 #include "protect/protection_plan.hpp"
 #include "temp_dir.hpp"
 
@@ -37,6 +38,28 @@ TEST(TrialLog, ContextIdOfAnotherTypeIsAnotherCampaign) {
     EXPECT_NE(e.find(path), std::string::npos) << e;
     EXPECT_NE(e.find("belongs to another campaign"), std::string::npos) << e;
   }
+}
+
+// fuzz_trial_log: "flips": 1e72 reached nlohmann's get<int64_t>(), a
+// float-to-int cast out of range (UB). Counts must be integers in range.
+TEST(TrialLog, CountsThatAreNotIntegersAreRefusedByName) {
+  const nlohmann::json good = eval::TrialResult{}.to_json();
+  EXPECT_NO_THROW(eval::TrialResult::from_json(good));
+  for (const char* key : {"flips", "samples", "detections", "restarts", "bits_per_word"}) {
+    for (const nlohmann::json& bad :
+         {nlohmann::json(1e72), nlohmann::json(2.5), nlohmann::json("7"), nlohmann::json(-1e300)}) {
+      SCOPED_TRACE(std::string(key) + " = " + bad.dump());
+      nlohmann::json j = good;
+      j[key] = bad;
+      const std::string e = error_of([&] { eval::TrialResult::from_json(j); });
+      EXPECT_NE(e.find(std::string("field '") + key + "'"), std::string::npos) << e;
+    }
+  }
+  // An int beyond int's range for an int field.
+  nlohmann::json j = good;
+  j["burst_length"] = int64_t{1} << 40;
+  EXPECT_NE(error_of([&] { eval::TrialResult::from_json(j); }).find("'burst_length'"),
+            std::string::npos);
 }
 
 TEST(ProtectionPlanFile, FieldsOfAnotherTypeAreNotAPlan) {
