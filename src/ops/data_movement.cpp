@@ -34,8 +34,8 @@ void concat_infer(InferContext& ctx) {
   SAVE_NODE_CHECK(ctx.num_inputs() >= 1, n, "needs at least one input");
   const TensorInfo& x0 = ctx.input(0);
   int64_t r = static_cast<int64_t>(x0.shape.size());
-  // normalize_axis lets axis 0 through at rank 0 (for ops that allow it);
-  // a scalar has no axis to concatenate on.
+  // Before normalize_axis (which refuses rank 0 too) for a message about
+  // the inputs rather than the axis.
   SAVE_NODE_CHECK(r >= 1, n, "inputs must have rank 1 or more (input 0 is a scalar)");
   SAVE_NODE_CHECK(ctx.opset < 4 || ctx.attrs().has("axis"), n, "attribute axis is required");
   int64_t axis = normalize_axis(concat_axis(ctx.attrs(), ctx.opset), r, n);
@@ -106,7 +106,6 @@ std::vector<int64_t> split_sizes(const Node& n, const Attributes& a, int64_t dim
 void split_infer(InferContext& ctx) {
   const Node& n = ctx.node;
   const TensorInfo& x = ctx.input(0);
-  SAVE_NODE_CHECK(!x.shape.empty(), n, "input must have rank 1 or more (it is a scalar)");
   int64_t axis =
       normalize_axis(ctx.attrs().get_int("axis", 0), static_cast<int64_t>(x.shape.size()), n);
   std::vector<int64_t> split_in;

@@ -143,13 +143,12 @@ void reduce_typed(const KernelContext& ctx) {
       // Mean/L2/logs of integers: saturated to T, NaN as 0. A plain cast of
       // a non-finite or out-of-range double is UB (fuzz_model: ReduceLogSum
       // of int8 zeros is -inf).
-      if (std::isnan(r)) r = 0;
-      r = std::clamp(r, static_cast<double>(std::numeric_limits<T>::lowest()),
-                     static_cast<double>(std::numeric_limits<T>::max()));
-      // At the top, max itself (int64's max rounds up to 2^63 as a double,
-      // which the cast would overflow).
-      y[j] = r >= static_cast<double>(std::numeric_limits<T>::max()) ? std::numeric_limits<T>::max()
-                                                                     : static_cast<T>(r);
+      // (`>=` at the top: int64's max rounds up to 2^63 as a double.)
+      constexpr T lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
+      y[j] = std::isnan(r)                  ? T{0}
+             : r <= static_cast<double>(lo) ? lo
+             : r >= static_cast<double>(hi) ? hi
+                                            : static_cast<T>(r);
       continue;
     }
     y[j] = static_cast<T>(r);
